@@ -1,0 +1,1 @@
+# Sources of the 'images' subcommand: target_sources(forkpool PRIVATE ...)

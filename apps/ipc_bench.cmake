@@ -1,0 +1,1 @@
+# Sources of the 'ipc_bench' subcommand: target_sources(forkpool PRIVATE ...)

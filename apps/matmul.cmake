@@ -1,0 +1,1 @@
+# Sources of the 'matmul' subcommand: target_sources(forkpool PRIVATE ...)

@@ -1,0 +1,209 @@
+#include "stream_channel.hpp"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "forkpool/ipc/sys_call.hpp"
+
+namespace forkpool::ipc::detail {
+namespace {
+
+constexpr std::size_t kHeaderSize = 8;
+
+std::string fd_name(int fd) { return "fd " + std::to_string(fd); }
+
+// Waits until `fd` is ready for `events` or the deadline passes (ETIMEDOUT).
+Result<void> wait_ready(int fd, short events, Deadline deadline) {
+  pollfd p{fd, events, 0};
+  for (;;) {
+    int timeout = deadline.poll_timeout_ms();
+    auto r = sys_call("poll", fd_name(fd), [&] { return ::poll(&p, 1, timeout); });
+    if (!r) return std::unexpected(r.error());
+    if (*r > 0) return {};
+    if (deadline.expired()) return sys_failure("poll", fd_name(fd), ETIMEDOUT);
+  }
+}
+
+void encode_length(std::uint64_t n, std::byte* out) {
+  for (std::size_t i = 0; i < kHeaderSize; ++i) out[i] = static_cast<std::byte>(n >> (8 * i));
+}
+
+std::uint64_t decode_length(const std::byte* in) {
+  std::uint64_t n = 0;
+  for (std::size_t i = 0; i < kHeaderSize; ++i) n |= std::to_integer<std::uint64_t>(in[i]) << (8 * i);
+  return n;
+}
+
+Result<void> set_nonblocking(int fd) {
+  auto flags = sys_call("fcntl(F_GETFL)", fd_name(fd), [&] { return ::fcntl(fd, F_GETFL); });
+  if (!flags) return std::unexpected(flags.error());
+  auto r = sys_call("fcntl(F_SETFL)", fd_name(fd),
+                    [&] { return ::fcntl(fd, F_SETFL, *flags | O_NONBLOCK); });
+  if (!r) return std::unexpected(r.error());
+  return {};
+}
+
+}  // namespace
+
+StreamChannel::StreamChannel(UniqueFd read_fd, UniqueFd write_fd, Transport transport)
+    : read_fd_(std::move(read_fd)), write_fd_(std::move(write_fd)), transport_(transport) {}
+
+Result<void> StreamChannel::write_all(std::span<const std::byte> bytes, Deadline deadline) {
+  int fd = is_socket() ? read_fd_.get() : write_fd_.get();
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    ssize_t n = is_socket()
+                    ? ::send(fd, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL)
+                    : ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n >= 0) {
+      done += static_cast<std::size_t>(n);
+      continue;
+    }
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN) return sys_failure(is_socket() ? "send" : "write", fd_name(fd));
+    if (auto w = wait_ready(fd, POLLOUT, deadline); !w) {
+      if (done > 0 || w.error().code != ETIMEDOUT) send_broken_ = true;
+      return std::unexpected(w.error());
+    }
+  }
+  return {};
+}
+
+Result<void> StreamChannel::send(std::span<const std::byte> message, Deadline deadline) {
+  if (send_broken_) return sys_failure("send", "broken channel", EPIPE);
+  std::byte header[kHeaderSize];
+  encode_length(message.size(), header);
+  if (auto r = write_all(header, deadline); !r) return r;
+  if (auto r = write_all(message, deadline); !r) {
+    send_broken_ = true;
+    return r;
+  }
+  return {};
+}
+
+Result<bool> StreamChannel::read_into(std::byte* buf, std::size_t size, std::size_t& got,
+                                      Deadline deadline, bool eof_ok) {
+  int fd = read_fd_.get();
+  while (got < size) {
+    ssize_t n = ::read(fd, buf + got, size - got);
+    if (n > 0) {
+      got += static_cast<std::size_t>(n);
+      continue;
+    }
+    if (n == 0) {
+      if (eof_ok && got == 0) return false;
+      return sys_failure("read", fd_name(fd) + ", peer closed mid-message", ECONNRESET);
+    }
+    if (errno == EINTR) continue;
+    if (errno == ECONNRESET && eof_ok && got == 0) return false;
+    if (errno != EAGAIN) return sys_failure("read", fd_name(fd));
+    if (auto w = wait_ready(fd, POLLIN, deadline); !w) return std::unexpected(w.error());
+  }
+  return true;
+}
+
+Result<bool> StreamChannel::receive(Bytes& out, Deadline deadline) {
+  if (header_got_ < kHeaderSize) {
+    auto r = read_into(header_, kHeaderSize, header_got_, deadline, /*eof_ok=*/true);
+    if (!r || !*r) return r;
+    pending_.resize(decode_length(header_));
+    body_got_ = 0;
+  }
+  auto r = read_into(pending_.data(), pending_.size(), body_got_, deadline, /*eof_ok=*/false);
+  if (!r) return r;
+  header_got_ = 0;
+  out.swap(pending_);
+  pending_.clear();
+  return true;
+}
+
+Result<ChannelPair> make_pipe_pair() {
+  // A pipe write to a reader that has exited must fail with EPIPE, not kill the writer.
+  ::signal(SIGPIPE, SIG_IGN);
+  int ab[2], ba[2];
+  if (auto r = sys_call("pipe2", "", [&] { return ::pipe2(ab, O_CLOEXEC | O_NONBLOCK); }); !r)
+    return std::unexpected(r.error());
+  UniqueFd ab_read(ab[0]), ab_write(ab[1]);
+  if (auto r = sys_call("pipe2", "", [&] { return ::pipe2(ba, O_CLOEXEC | O_NONBLOCK); }); !r)
+    return std::unexpected(r.error());
+  UniqueFd ba_read(ba[0]), ba_write(ba[1]);
+  // Bigger pipe buffers cut the number of wake-ups for large messages; best effort only.
+  constexpr int kPipeBytes = 1 << 20;
+  ::fcntl(ab[1], F_SETPIPE_SZ, kPipeBytes);
+  ::fcntl(ba[1], F_SETPIPE_SZ, kPipeBytes);
+  return ChannelPair{
+      std::make_unique<StreamChannel>(std::move(ba_read), std::move(ab_write), Transport::pipe),
+      std::make_unique<StreamChannel>(std::move(ab_read), std::move(ba_write), Transport::pipe)};
+}
+
+Result<ChannelPair> make_unix_pair() {
+  int sv[2];
+  auto r = sys_call("socketpair", "AF_UNIX", [&] {
+    return ::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv);
+  });
+  if (!r) return std::unexpected(r.error());
+  UniqueFd a(sv[0]), b(sv[1]);
+  return ChannelPair{
+      std::make_unique<StreamChannel>(std::move(a), UniqueFd{}, Transport::unix_socket),
+      std::make_unique<StreamChannel>(std::move(b), UniqueFd{}, Transport::unix_socket)};
+}
+
+Result<ChannelPair> make_tcp_pair() {
+  auto listener = sys_call("socket", "AF_INET", [] {
+    return ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  });
+  if (!listener) return std::unexpected(listener.error());
+  UniqueFd listen_fd(*listener);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;  // the kernel picks a free port
+  socklen_t len = sizeof addr;
+  auto* sa = reinterpret_cast<sockaddr*>(&addr);
+  if (auto r = sys_call("bind", "127.0.0.1:0", [&] { return ::bind(*listener, sa, len); }); !r)
+    return std::unexpected(r.error());
+  if (auto r = sys_call("listen", "127.0.0.1", [&] { return ::listen(*listener, 1); }); !r)
+    return std::unexpected(r.error());
+  if (auto r = sys_call("getsockname", "127.0.0.1",
+                        [&] { return ::getsockname(*listener, sa, &len); });
+      !r)
+    return std::unexpected(r.error());
+
+  auto client = sys_call("socket", "AF_INET", [] {
+    return ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  });
+  if (!client) return std::unexpected(client.error());
+  UniqueFd client_fd(*client);
+  std::string where = "127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+  // A blocking connect on loopback completes against the listen backlog at once.
+  if (auto r = sys_call("connect", where, [&] { return ::connect(*client, sa, len); }); !r)
+    return std::unexpected(r.error());
+  auto server = sys_call("accept4", where, [&] {
+    return ::accept4(*listener, nullptr, nullptr, SOCK_CLOEXEC);
+  });
+  if (!server) return std::unexpected(server.error());
+  UniqueFd server_fd(*server);
+
+  for (int fd : {client_fd.get(), server_fd.get()}) {
+    int one = 1;
+    if (auto r = sys_call("setsockopt(TCP_NODELAY)", where, [&] {
+          return ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        });
+        !r)
+      return std::unexpected(r.error());
+    if (auto r = set_nonblocking(fd); !r) return std::unexpected(r.error());
+  }
+  return ChannelPair{
+      std::make_unique<StreamChannel>(std::move(client_fd), UniqueFd{}, Transport::tcp),
+      std::make_unique<StreamChannel>(std::move(server_fd), UniqueFd{}, Transport::tcp)};
+}
+
+}  // namespace forkpool::ipc::detail

@@ -1,0 +1,45 @@
+#include <sched.h>
+
+#include "forkpool/exec/executor.hpp"
+
+namespace forkpool {
+
+std::string_view to_string(Backend b) noexcept {
+  switch (b) {
+    case Backend::serial: return "serial";
+    case Backend::threads: return "threads";
+    case Backend::processes: return "processes";
+  }
+  return "?";
+}
+
+std::optional<Backend> parse_backend(std::string_view name) noexcept {
+  for (Backend b : {Backend::serial, Backend::threads, Backend::processes})
+    if (to_string(b) == name) return b;
+  return std::nullopt;
+}
+
+std::string_view to_string(JobStatus s) noexcept {
+  switch (s) {
+    case JobStatus::done: return "done";
+    case JobStatus::failed: return "failed";
+    case JobStatus::cancelled: return "cancelled";
+  }
+  return "?";
+}
+
+unsigned available_cores() noexcept {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (::sched_getaffinity(0, sizeof set, &set) != 0) return 1;
+  int n = CPU_COUNT(&set);
+  return n > 0 ? static_cast<unsigned>(n) : 1u;
+}
+
+std::size_t BatchReport::count(JobStatus s) const noexcept {
+  std::size_t n = 0;
+  for (const auto& r : results) n += r.status == s;
+  return n;
+}
+
+}  // namespace forkpool

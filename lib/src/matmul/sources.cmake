@@ -1,0 +1,1 @@
+# Sources of the matmul module: target_sources(forkpool_lib PRIVATE src/matmul/...)

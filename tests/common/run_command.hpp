@@ -1,0 +1,21 @@
+#pragma once
+// Runs a program (the built forkpool CLI, in end-to-end tests) and captures what it did.
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+namespace forkpool::testing {
+
+struct CommandOutcome {
+  int exit_code = -1;    // the exit status, or 128 + signal number when it was killed
+  std::string out;       // everything it wrote to stdout
+  std::string err;       // everything it wrote to stderr
+};
+
+// Runs argv[0] with the arguments (no shell), waits for it, and returns its outcome. Kills it
+// with SIGKILL and fails the current test if it runs longer than `limit`.
+CommandOutcome run_command(const std::vector<std::string>& argv,
+                           std::chrono::seconds limit = std::chrono::seconds(120));
+
+}  // namespace forkpool::testing

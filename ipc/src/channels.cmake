@@ -1,0 +1,4 @@
+target_sources(forkpool_ipc PRIVATE
+  src/channel.cpp
+  src/stream_channel.cpp
+)

@@ -1,0 +1,1 @@
+# Child processes (pid + pidfd) and the epoll event loop: target_sources(forkpool_ipc PRIVATE ...)

@@ -1,0 +1,1 @@
+# add_executable(test_ipc_process ...) + gtest_discover_tests

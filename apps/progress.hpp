@@ -1,0 +1,38 @@
+#pragma once
+// A one-line progress bar on stderr for long batches.
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+
+namespace forkpool::cli {
+
+// Shows "label  done/total unit  rate unit/s  ETA" on stderr, redrawn at most ~10 times a
+// second, only when `enabled` (pass !quiet && stderr_is_terminal(): a log file or a pipe gets
+// nothing). Call from one thread.
+class ProgressBar {
+ public:
+  ProgressBar(std::string label, std::size_t total, std::string unit, bool enabled);
+  ~ProgressBar() { finish(); }
+  ProgressBar(const ProgressBar&) = delete;
+  ProgressBar& operator=(const ProgressBar&) = delete;
+
+  void advance(std::size_t n = 1);
+  // Clears the line so that what is printed next starts clean. Idempotent.
+  void finish();
+
+ private:
+  void draw();
+
+  std::string label_;
+  std::size_t total_;
+  std::string unit_;
+  bool enabled_;
+  std::size_t done_ = 0;
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point last_draw_{};
+};
+
+bool stderr_is_terminal();
+
+}  // namespace forkpool::cli

@@ -1,1 +1,4 @@
-# Child processes (pid + pidfd) and the epoll event loop: target_sources(forkpool_ipc PRIVATE ...)
+# Child processes (pid + pidfd), signal routing and the epoll event loop.
+target_sources(forkpool_ipc PRIVATE
+  src/child_process.cpp
+)

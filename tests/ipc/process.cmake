@@ -1,1 +1,7 @@
-# add_executable(test_ipc_process ...) + gtest_discover_tests
+# Child processes, signal routing and the event loop.
+add_executable(test_ipc_process
+  test_child_process.cpp
+)
+target_link_libraries(test_ipc_process PRIVATE forkpool::ipc forkpool_test_support GTest::gtest_main
+  forkpool_flags)
+gtest_discover_tests(test_ipc_process PROPERTIES TIMEOUT 120)

@@ -2,6 +2,7 @@
 
 #include <cerrno>
 
+#include "mq_channel.hpp"
 #include "stream_channel.hpp"
 
 namespace forkpool::ipc {
@@ -23,12 +24,13 @@ std::optional<Transport> parse_transport(std::string_view name) noexcept {
   return std::nullopt;
 }
 
-Result<ChannelPair> make_channel_pair(Transport transport) {
+Result<ChannelPair> make_channel_pair(Transport transport, const ChannelOptions& options) {
+  (void)options;
   switch (transport) {
     case Transport::pipe: return detail::make_pipe_pair();
     case Transport::unix_socket: return detail::make_unix_pair();
     case Transport::tcp: return detail::make_tcp_pair();
-    case Transport::mq:
+    case Transport::mq: return detail::make_mq_pair();
     case Transport::shm: break;
   }
   return sys_failure("make_channel_pair", std::string(to_string(transport)), ENOSYS);

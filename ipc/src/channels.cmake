@@ -1,4 +1,8 @@
+# Channels and their transports: pipe/unix/tcp (stream_channel), mq, shm.
 target_sources(forkpool_ipc PRIVATE
   src/channel.cpp
+  src/message_queue.cpp
+  src/mq_channel.cpp
+  src/peer_link.cpp
   src/stream_channel.cpp
 )

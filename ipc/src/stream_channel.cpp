@@ -12,11 +12,12 @@
 #include <cstring>
 
 #include "forkpool/ipc/sys_call.hpp"
+#include "length_prefix.hpp"
 
 namespace forkpool::ipc::detail {
 namespace {
 
-constexpr std::size_t kHeaderSize = 8;
+constexpr std::size_t kHeaderSize = kLengthPrefixSize;
 
 std::string fd_name(int fd) { return "fd " + std::to_string(fd); }
 
@@ -30,16 +31,6 @@ Result<void> wait_ready(int fd, short events, Deadline deadline) {
     if (*r > 0) return {};
     if (deadline.expired()) return sys_failure("poll", fd_name(fd), ETIMEDOUT);
   }
-}
-
-void encode_length(std::uint64_t n, std::byte* out) {
-  for (std::size_t i = 0; i < kHeaderSize; ++i) out[i] = static_cast<std::byte>(n >> (8 * i));
-}
-
-std::uint64_t decode_length(const std::byte* in) {
-  std::uint64_t n = 0;
-  for (std::size_t i = 0; i < kHeaderSize; ++i) n |= std::to_integer<std::uint64_t>(in[i]) << (8 * i);
-  return n;
 }
 
 Result<void> set_nonblocking(int fd) {

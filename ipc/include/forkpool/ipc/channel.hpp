@@ -1,6 +1,7 @@
 #pragma once
 // A duplex, message-oriented channel between two processes, and the transports behind it.
 
+#include <chrono>
 #include <cstddef>
 #include <memory>
 #include <optional>
@@ -28,6 +29,12 @@ std::optional<Transport> parse_transport(std::string_view name) noexcept;
 // One end of a duplex channel: what one end sends, the other receives, whole and in order.
 // Messages may be of any size, 0 bytes included. One thread per end at a time: an end is
 // single-producer for send() and single-consumer for receive().
+//
+// Peer exit: when the process holding the other end exits (however it exits) or destroys its
+// end, receive() returns the messages already sent and then end of stream (false), or an error
+// if the peer went away in the middle of a message; it never hangs. send() to a peer that has
+// gone fails with EPIPE: at once on pipe/unix/tcp, on mq and shm as soon as the send would have
+// to wait for room (those transports have no EOF; each end watches a pipe the peer holds).
 class Channel {
  public:
   virtual ~Channel() = default;
@@ -36,30 +43,51 @@ class Channel {
   Channel& operator=(const Channel&) = delete;
 
   // Sends one whole message. Blocks while the transport is full, until `deadline`
-  // (ETIMEDOUT). A peer that has gone away gives EPIPE.
+  // (ETIMEDOUT). A peer that has gone away gives EPIPE (see above). A send that times out or
+  // fails after part of the message went out leaves the channel unusable for sending: later
+  // sends fail with EPIPE.
   virtual Result<void> send(std::span<const std::byte> message,
                             Deadline deadline = Deadline::never()) = 0;
 
   // Receives the next whole message into `out` (resized to fit). Returns false on end of
   // stream (the peer closed its end or exited), an error with ETIMEDOUT when `deadline` passes
-  // first. Never returns a partial message.
+  // first. Never returns a partial message: a receive cut short by its deadline keeps what it
+  // has and the next call goes on from there. An already-expired deadline makes a
+  // non-blocking try.
   virtual Result<bool> receive(Bytes& out, Deadline deadline = Deadline::never()) = 0;
 
-  // An fd that epoll reports readable when receive() may make progress (a message, or the
-  // peer's end of stream). Spurious readiness is allowed; receive() then waits or times out.
+  // An fd for epoll/poll (readable = receive() may make progress), owned by the channel.
+  // Contract, for every transport: after a receive() that returned ETIMEDOUT (for example a
+  // non-blocking try with an expired deadline), and while a receive() is blocked, wait_fd()
+  // becomes readable when the next message or the peer's end of stream arrives. So an event
+  // loop drains a ready channel with expired deadlines until ETIMEDOUT, then waits on wait_fd()
+  // again. Spurious readiness is allowed: receive() then times out.
   [[nodiscard]] virtual int wait_fd() const noexcept = 0;
 
   [[nodiscard]] virtual Transport transport() const noexcept = 0;
 };
 
+// Tuning of a channel pair; transports ignore what does not concern them.
+struct ChannelOptions {
+  // Bytes of each direction's ring for shm (rounded up to a power of two, at least 64).
+  // Messages larger than the ring stream through it in pieces.
+  std::size_t shm_ring_bytes = std::size_t{1} << 20;
+  // How long an shm end spins on an empty (receive) or full (send) ring before it sleeps on an
+  // eventfd. Spinning catches a busy peer without a syscall; zero means block at once (an
+  // eventfd wake-up for every message that finds the peer asleep).
+  std::chrono::nanoseconds shm_spin = std::chrono::microseconds(20);
+};
+
 // Both ends of a fresh channel, created in one process before fork(): the parent keeps one and
-// destroys the other, the child does the reverse. Named objects (mq, shm) are unlinked before
-// this returns, so nothing is left in /dev/shm or /dev/mqueue whatever happens next.
+// destroys the other, the child does the reverse. Each end holds only its own descriptors, so
+// destroying the unused end closes everything that process should not keep open. Named
+// objects (mq, shm) are unlinked before this returns, so nothing is left in /dev/shm or
+// /dev/mqueue whatever happens next.
 struct ChannelPair {
   std::unique_ptr<Channel> first;
   std::unique_ptr<Channel> second;
 };
 
-Result<ChannelPair> make_channel_pair(Transport transport);
+Result<ChannelPair> make_channel_pair(Transport transport, const ChannelOptions& options = {});
 
 }  // namespace forkpool::ipc

@@ -1,0 +1,114 @@
+#include "forkpool/ipc/message_queue.hpp"
+
+#include <fcntl.h>
+
+#include <cerrno>
+#include <fstream>
+#include <optional>
+#include <string>
+
+#include "forkpool/ipc/shared_memory.hpp"
+#include "forkpool/ipc/sys_call.hpp"
+
+namespace forkpool::ipc {
+namespace {
+
+// Linux's defaults, for when /proc/sys/fs/mqueue cannot be read.
+constexpr long kDefaultMessageSize = 8192;
+constexpr long kDefaultMaxMessages = 10;
+// Below this a message of a few dozen bytes would already need chunks; not worth going on.
+constexpr long kSmallestMessageSize = 128;
+constexpr int kNameAttempts = 8;
+
+std::optional<long> read_proc_long(const char* path) {
+  std::ifstream in(path);
+  long value = 0;
+  if (in >> value && value > 0) return value;
+  return std::nullopt;
+}
+
+// The next smaller limits to try after the kernel refused `limits` with `code`, or nothing
+// when there is nothing smaller worth trying.
+std::optional<MqLimits> smaller(MqLimits limits, int code) {
+  if (code == EINVAL) {
+    // Over msgsize_max or msg_max (the /proc values may be unreadable or stale): shrink both.
+    if (limits.max_messages <= 1 && limits.message_size <= kSmallestMessageSize) return {};
+    if (limits.max_messages > 1) limits.max_messages /= 2;
+    if (limits.message_size > kSmallestMessageSize) limits.message_size /= 2;
+    return limits;
+  }
+  if (code == EMFILE || code == ENOMEM) {
+    // The per-user byte budget (RLIMIT_MSGQUEUE) is spent: fewer slots first, since the size
+    // of one message decides how many chunks a large message needs.
+    if (limits.max_messages > 1) {
+      limits.max_messages /= 2;
+      return limits;
+    }
+    if (limits.message_size > kSmallestMessageSize) {
+      limits.message_size /= 2;
+      return limits;
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+void MessageQueue::reset(mqd_t queue) noexcept {
+  if (queue_ != kNone && queue_ != queue) ::mq_close(queue_);  // like close(): never retried
+  queue_ = queue;
+}
+
+Result<MqLimits> MessageQueue::limits() const {
+  mq_attr attr{};
+  auto r = sys_call("mq_getattr", "mqd " + std::to_string(queue_),
+                    [&] { return ::mq_getattr(queue_, &attr); });
+  if (!r) return std::unexpected(r.error());
+  return MqLimits{attr.mq_msgsize, attr.mq_maxmsg};
+}
+
+Result<UnlinkedQueue> create_unlinked_queue() {
+  MqLimits want{read_proc_long("/proc/sys/fs/mqueue/msgsize_max").value_or(kDefaultMessageSize),
+                read_proc_long("/proc/sys/fs/mqueue/msg_max").value_or(kDefaultMaxMessages)};
+  int name_attempts = 0;
+  for (;;) {
+    std::string name = random_object_name();
+    mq_attr attr{};
+    attr.mq_maxmsg = want.max_messages;
+    attr.mq_msgsize = want.message_size;
+    auto sender = sys_call("mq_open", name, [&] {
+      return ::mq_open(name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NONBLOCK, 0600,
+                       &attr);
+    });
+    if (!sender) {
+      int code = sender.error().code;
+      if (code == EEXIST && ++name_attempts < kNameAttempts) continue;
+      if (auto next = smaller(want, code)) {
+        want = *next;
+        continue;
+      }
+      return std::unexpected(sender.error());
+    }
+    UnlinkedQueue out;
+    out.sender.reset(*sender);
+    auto receiver = sys_call("mq_open", name, [&] {
+      return ::mq_open(name.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    });
+    // Both descriptors are open (or the second failed): the name has done its job.
+    ::mq_unlink(name.c_str());
+    if (!receiver) return std::unexpected(receiver.error());
+    out.receiver.reset(*receiver);
+    auto limits = out.sender.limits();
+    if (!limits) return std::unexpected(limits.error());
+    out.limits = *limits;
+    return out;
+  }
+}
+
+Result<MqLimits> probe_mq_limits() {
+  auto queue = create_unlinked_queue();
+  if (!queue) return std::unexpected(queue.error());
+  return queue->limits;
+}
+
+}  // namespace forkpool::ipc

@@ -1,0 +1,141 @@
+#include "mq_channel.hpp"
+
+#include <poll.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#include "forkpool/ipc/sys_call.hpp"
+#include "length_prefix.hpp"
+
+namespace forkpool::ipc::detail {
+namespace {
+
+std::string queue_name(const MessageQueue& q) { return "mqd " + std::to_string(q.get()); }
+
+}  // namespace
+
+Result<std::unique_ptr<MqChannel>> MqChannel::create(MessageQueue send_q, long send_size,
+                                                     MessageQueue recv_q, long recv_size,
+                                                     PeerLink link) {
+  // The first chunk must hold the length and at least one byte of payload.
+  if (send_size <= static_cast<long>(kLengthPrefixSize) ||
+      recv_size <= static_cast<long>(kLengthPrefixSize))
+    return sys_failure("mq_getattr", "mq_msgsize too small for a length prefix", EMSGSIZE);
+  auto epoll = make_wait_epoll(recv_q.get(), link);
+  if (!epoll) return std::unexpected(epoll.error());
+  std::unique_ptr<MqChannel> ch(new MqChannel());
+  ch->send_q_ = std::move(send_q);
+  ch->recv_q_ = std::move(recv_q);
+  ch->send_size_ = static_cast<std::size_t>(send_size);
+  ch->recv_size_ = static_cast<std::size_t>(recv_size);
+  ch->link_ = std::move(link);
+  ch->wait_epoll_ = std::move(*epoll);
+  ch->scratch_.resize(std::max(ch->send_size_, ch->recv_size_));
+  return ch;
+}
+
+Result<void> MqChannel::send_chunk(const std::byte* data, std::size_t size, Deadline deadline) {
+  const char* bytes = reinterpret_cast<const char*>(data);
+  for (;;) {
+    if (::mq_send(send_q_.get(), bytes, size, 0) == 0) return {};
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN) return sys_failure("mq_send", queue_name(send_q_));
+    auto w = wait_or_peer_gone(send_q_.get(), POLLOUT, link_, deadline);
+    if (!w) return std::unexpected(w.error());
+    if (*w == WaitOutcome::peer_gone)
+      return sys_failure("mq_send", queue_name(send_q_) + ", peer gone", EPIPE);
+  }
+}
+
+Result<void> MqChannel::send(std::span<const std::byte> message, Deadline deadline) {
+  if (send_broken_) return sys_failure("mq_send", "broken channel", EPIPE);
+  std::size_t first = std::min(message.size(), send_size_ - kLengthPrefixSize);
+  encode_length(message.size(), scratch_.data());
+  if (first > 0) std::memcpy(scratch_.data() + kLengthPrefixSize, message.data(), first);
+  // Nothing is in the queue yet if the first chunk fails: the channel stays usable.
+  if (auto r = send_chunk(scratch_.data(), kLengthPrefixSize + first, deadline); !r) return r;
+  for (std::size_t done = first; done < message.size();) {
+    std::size_t n = std::min(message.size() - done, send_size_);
+    if (auto r = send_chunk(message.data() + done, n, deadline); !r) {
+      send_broken_ = true;
+      return r;
+    }
+    done += n;
+  }
+  return {};
+}
+
+Result<std::optional<std::size_t>> MqChannel::receive_chunk(std::byte* buf, Deadline deadline) {
+  bool peer_gone = false;
+  for (;;) {
+    ssize_t n = ::mq_receive(recv_q_.get(), reinterpret_cast<char*>(buf), recv_size_, nullptr);
+    if (n >= 0) return static_cast<std::size_t>(n);
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN) return sys_failure("mq_receive", queue_name(recv_q_));
+    // Everything the peer sent before it went is in the queue: empty now means the end.
+    if (peer_gone) return std::optional<std::size_t>{};
+    auto w = wait_or_peer_gone(recv_q_.get(), POLLIN, link_, deadline);
+    if (!w) return std::unexpected(w.error());
+    peer_gone = *w == WaitOutcome::peer_gone;
+  }
+}
+
+Result<bool> MqChannel::receive(Bytes& out, Deadline deadline) {
+  if (!in_message_) {
+    auto n = receive_chunk(scratch_.data(), deadline);
+    if (!n) return std::unexpected(n.error());
+    if (!*n) return false;
+    if (**n < kLengthPrefixSize)
+      return sys_failure("mq_receive", queue_name(recv_q_) + ", chunk without length", EBADMSG);
+    std::uint64_t total = decode_length(scratch_.data());
+    std::size_t first = **n - kLengthPrefixSize;
+    if (first > total)
+      return sys_failure("mq_receive", queue_name(recv_q_) + ", chunk past length", EBADMSG);
+    pending_.resize(total);
+    if (first > 0) std::memcpy(pending_.data(), scratch_.data() + kLengthPrefixSize, first);
+    got_ = first;
+    in_message_ = true;
+  }
+  while (got_ < pending_.size()) {
+    std::size_t left = pending_.size() - got_;
+    // mq_receive needs room for a whole queue message: receive straight into the message
+    // while that much is left, through scratch_ for the tail.
+    bool direct = left >= recv_size_;
+    std::byte* buf = direct ? pending_.data() + got_ : scratch_.data();
+    auto n = receive_chunk(buf, deadline);
+    if (!n) return std::unexpected(n.error());
+    if (!*n) return sys_failure("mq_receive", queue_name(recv_q_) + ", peer gone mid-message",
+                                ECONNRESET);
+    if (**n > left)
+      return sys_failure("mq_receive", queue_name(recv_q_) + ", chunk past length", EBADMSG);
+    if (!direct) std::memcpy(pending_.data() + got_, scratch_.data(), **n);
+    got_ += **n;
+  }
+  in_message_ = false;
+  out.swap(pending_);
+  pending_.clear();
+  return true;
+}
+
+Result<ChannelPair> make_mq_pair() {
+  auto a_to_b = create_unlinked_queue();
+  if (!a_to_b) return std::unexpected(a_to_b.error());
+  auto b_to_a = create_unlinked_queue();
+  if (!b_to_a) return std::unexpected(b_to_a.error());
+  auto links = PeerLink::make_pair();
+  if (!links) return std::unexpected(links.error());
+  auto first = MqChannel::create(std::move(a_to_b->sender), a_to_b->limits.message_size,
+                                 std::move(b_to_a->receiver), b_to_a->limits.message_size,
+                                 std::move(links->first));
+  if (!first) return std::unexpected(first.error());
+  auto second = MqChannel::create(std::move(b_to_a->sender), b_to_a->limits.message_size,
+                                  std::move(a_to_b->receiver), a_to_b->limits.message_size,
+                                  std::move(links->second));
+  if (!second) return std::unexpected(second.error());
+  return ChannelPair{std::move(*first), std::move(*second)};
+}
+
+}  // namespace forkpool::ipc::detail

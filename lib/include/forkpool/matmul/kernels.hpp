@@ -1,0 +1,34 @@
+#pragma once
+// The single-threaded matrix kernels every backend runs: one block of C from full-K strips of
+// A and B, and the conversions that bring .npy data into the operands' layout.
+
+#include <cstddef>
+#include <cstdint>
+
+#include "forkpool/matmul/npy.hpp"
+
+namespace forkpool::matmul {
+
+// C = A * B for row-major blocks of `dtype`: A is rows x inner with leading dimension lda
+// (elements between row starts), B is inner x cols (ldb), C is rows x cols (ldc). Eigen on
+// Maps of the caller's memory, on the calling thread only: call Eigen::setNbThreads(1) in
+// workers. Any thread, on disjoint blocks of C.
+void multiply_block(Dtype dtype, const std::byte* a, std::size_t lda, const std::byte* b,
+                    std::size_t ldb, std::byte* c, std::size_t ldc, std::size_t rows,
+                    std::size_t inner, std::size_t cols);
+
+// The register blocking of Eigen's kernel for `dtype` on this build's instruction set, rounded
+// to one number for both edges (24 for f64 and 48 for f32 with AVX-512): tiles whose edges are
+// multiples of it leave no ragged remainder inside the kernel.
+std::size_t register_blocking(Dtype dtype) noexcept;
+
+// Copies the rows x cols matrix `src` (element type `src_type`, C or Fortran order) into
+// row-major `dst` of `dst_type`, converting the element type if they differ. Any thread.
+void copy_to_row_major(Dtype dst_type, std::byte* dst, Dtype src_type, const std::byte* src,
+                       bool src_fortran_order, std::size_t rows, std::size_t cols);
+
+// Fills `count` elements with uniform values in [-1, 1) from a generator seeded with `seed`;
+// the same seed gives the same values on every machine. Any thread.
+void fill_uniform(Dtype dtype, std::byte* dst, std::size_t count, std::uint64_t seed);
+
+}  // namespace forkpool::matmul

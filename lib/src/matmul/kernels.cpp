@@ -1,0 +1,119 @@
+#include "forkpool/matmul/kernels.hpp"
+
+// g++ 12 reports _mm512_undefined_*() inside Eigen's AVX-512 packing as "may be used
+// uninitialized": a known false positive in third-party code we cannot mark SYSTEM this deep.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <Eigen/Core>
+
+#include <algorithm>
+#include <cstring>
+#include <numeric>
+
+namespace forkpool::matmul {
+
+namespace {
+
+template <class T>
+using RowMajor = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using Stride = Eigen::OuterStride<>;
+
+template <class T>
+void multiply_typed(const std::byte* a, std::size_t lda, const std::byte* b, std::size_t ldb,
+                    std::byte* c, std::size_t ldc, std::size_t rows, std::size_t inner,
+                    std::size_t cols) {
+  auto r = static_cast<Eigen::Index>(rows);
+  auto k = static_cast<Eigen::Index>(inner);
+  auto n = static_cast<Eigen::Index>(cols);
+  Eigen::Map<const RowMajor<T>, Eigen::Unaligned, Stride> A(
+      reinterpret_cast<const T*>(a), r, k, Stride(static_cast<Eigen::Index>(lda)));
+  Eigen::Map<const RowMajor<T>, Eigen::Unaligned, Stride> B(
+      reinterpret_cast<const T*>(b), k, n, Stride(static_cast<Eigen::Index>(ldb)));
+  Eigen::Map<RowMajor<T>, Eigen::Unaligned, Stride> C(reinterpret_cast<T*>(c), r, n,
+                                                      Stride(static_cast<Eigen::Index>(ldc)));
+  C.noalias() = A * B;
+}
+
+template <class T>
+std::size_t blocking() {
+  using Traits = Eigen::internal::gebp_traits<T, T>;
+  return std::lcm(static_cast<std::size_t>(Traits::mr), static_cast<std::size_t>(Traits::nr));
+}
+
+template <class D, class S>
+void copy_typed(D* dst, const S* src, bool fortran, std::size_t rows, std::size_t cols) {
+  if (!fortran) {
+    if constexpr (std::is_same_v<D, S>) {
+      std::memcpy(dst, src, rows * cols * sizeof(D));
+    } else {
+      std::transform(src, src + rows * cols, dst, [](S v) { return static_cast<D>(v); });
+    }
+    return;
+  }
+  // Fortran order is the transpose in memory: copy in square blocks so that both the reads and
+  // the writes stay within a few pages.
+  constexpr std::size_t kBlock = 64;
+  for (std::size_t c0 = 0; c0 < cols; c0 += kBlock)
+    for (std::size_t r0 = 0; r0 < rows; r0 += kBlock) {
+      std::size_t c1 = std::min(cols, c0 + kBlock), r1 = std::min(rows, r0 + kBlock);
+      for (std::size_t r = r0; r < r1; ++r)
+        for (std::size_t c = c0; c < c1; ++c) dst[r * cols + c] = static_cast<D>(src[c * rows + r]);
+    }
+}
+
+template <class D>
+void copy_from(D* dst, Dtype src_type, const std::byte* src, bool fortran, std::size_t rows,
+               std::size_t cols) {
+  if (src_type == Dtype::f32)
+    copy_typed(dst, reinterpret_cast<const float*>(src), fortran, rows, cols);
+  else
+    copy_typed(dst, reinterpret_cast<const double*>(src), fortran, rows, cols);
+}
+
+// splitmix64: tiny, fast, and the same sequence everywhere.
+std::uint64_t next(std::uint64_t& state) {
+  std::uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+template <class T>
+void fill_typed(T* dst, std::size_t count, std::uint64_t seed) {
+  std::uint64_t state = seed;
+  for (std::size_t i = 0; i < count; ++i) {
+    double unit = static_cast<double>(next(state) >> 11) * 0x1.0p-53;  // [0, 1)
+    dst[i] = static_cast<T>(2.0 * unit - 1.0);
+  }
+}
+
+}  // namespace
+
+void multiply_block(Dtype dtype, const std::byte* a, std::size_t lda, const std::byte* b,
+                    std::size_t ldb, std::byte* c, std::size_t ldc, std::size_t rows,
+                    std::size_t inner, std::size_t cols) {
+  if (dtype == Dtype::f32)
+    multiply_typed<float>(a, lda, b, ldb, c, ldc, rows, inner, cols);
+  else
+    multiply_typed<double>(a, lda, b, ldb, c, ldc, rows, inner, cols);
+}
+
+std::size_t register_blocking(Dtype dtype) noexcept {
+  return dtype == Dtype::f32 ? blocking<float>() : blocking<double>();
+}
+
+void copy_to_row_major(Dtype dst_type, std::byte* dst, Dtype src_type, const std::byte* src,
+                       bool src_fortran_order, std::size_t rows, std::size_t cols) {
+  if (dst_type == Dtype::f32)
+    copy_from(reinterpret_cast<float*>(dst), src_type, src, src_fortran_order, rows, cols);
+  else
+    copy_from(reinterpret_cast<double*>(dst), src_type, src, src_fortran_order, rows, cols);
+}
+
+void fill_uniform(Dtype dtype, std::byte* dst, std::size_t count, std::uint64_t seed) {
+  if (dtype == Dtype::f32)
+    fill_typed(reinterpret_cast<float*>(dst), count, seed);
+  else
+    fill_typed(reinterpret_cast<double*>(dst), count, seed);
+}
+
+}  // namespace forkpool::matmul

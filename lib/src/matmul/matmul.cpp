@@ -1,0 +1,208 @@
+#include "forkpool/matmul/matmul.hpp"
+
+#include <sys/statvfs.h>
+
+#include <Eigen/Core>
+#include <fmt/core.h>
+
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <limits>
+
+#include "forkpool/matmul/kernels.hpp"
+
+namespace forkpool::matmul {
+
+namespace {
+
+constexpr std::size_t kAlignment = 64;
+
+std::size_t padded(std::size_t bytes) { return (bytes + kAlignment - 1) / kAlignment * kAlignment; }
+
+std::string gib(std::size_t bytes) {
+  return fmt::format("{:.1f} GiB", static_cast<double>(bytes) / (1024.0 * 1024 * 1024));
+}
+
+// Refuses operands that would not fit before anything is allocated: an oversized shared-memory
+// segment is not refused by ftruncate but kills the process with SIGBUS when touched.
+void check_fits(Dtype dtype, std::size_t m, std::size_t k, std::size_t n, std::string_view what) {
+  const std::size_t es = size_of(dtype);
+  constexpr std::size_t kMax = std::numeric_limits<std::size_t>::max() / 4;
+  if (m > kMax / k / es || k > kMax / n / es || m > kMax / n / es)
+    throw NpyError(fmt::format("{}: the product is too large to address", what));
+  std::size_t need = Operands::bytes_needed(dtype, m, k, n);
+  std::size_t have = memory_available();
+  if (need > have)
+    throw NpyError(fmt::format("{}: A, B and C need {} of memory, only {} is available", what,
+                               gib(need), gib(have)));
+}
+
+// The fixed part of every job message: which tile. With a copying transport the tile's rows of
+// A follow it.
+struct TileJob {
+  std::uint64_t index, row, col, rows, cols;
+};
+
+Bytes encode(const TileJob& job, std::span<const std::byte> rows_of_a) {
+  Bytes out(sizeof job + rows_of_a.size());
+  std::memcpy(out.data(), &job, sizeof job);
+  if (!rows_of_a.empty()) std::memcpy(out.data() + sizeof job, rows_of_a.data(), rows_of_a.size());
+  return out;
+}
+
+TileJob decode(std::span<const std::byte> input) {
+  if (input.size() < sizeof(TileJob)) throw std::runtime_error("matmul job message too short");
+  TileJob job;
+  std::memcpy(&job, input.data(), sizeof job);
+  return job;
+}
+
+}  // namespace
+
+std::size_t Operands::bytes_needed(Dtype dtype, std::size_t m, std::size_t k, std::size_t n) {
+  std::size_t es = size_of(dtype);
+  return padded(m * k * es) + padded(k * n * es) + padded(m * n * es);
+}
+
+Operands::Operands(Dtype dtype, std::size_t m, std::size_t k, std::size_t n)
+    : dtype_(dtype), m_(m), k_(k), n_(n), arena_(bytes_needed(dtype, m, k, n)) {
+  std::size_t es = size_of(dtype);
+  a_ = arena_.allocate(m * k * es, kAlignment);
+  b_ = arena_.allocate(k * n * es, kAlignment);
+  c_ = arena_.allocate(m * n * es, kAlignment);
+}
+
+std::size_t memory_available() {
+  std::size_t available = std::numeric_limits<std::size_t>::max();
+  std::ifstream meminfo("/proc/meminfo");
+  std::string key;
+  std::size_t value = 0;
+  std::string unit;
+  while (meminfo >> key >> value >> unit) {
+    if (key == "MemAvailable:") {
+      available = value * 1024;
+      break;
+    }
+  }
+  struct statvfs fs {};
+  if (::statvfs("/dev/shm", &fs) == 0)
+    available = std::min<std::size_t>(available, static_cast<std::size_t>(fs.f_bavail) * fs.f_frsize);
+  return available;
+}
+
+Operands load_operands(const NpyFile& a, const NpyFile& b, Dtype dtype) {
+  if (a.cols() != b.rows())
+    throw NpyError(fmt::format("cannot multiply {} ({}x{}) by {} ({}x{}): {} columns but {} rows",
+                               a.name(), a.rows(), a.cols(), b.name(), b.rows(), b.cols(),
+                               a.cols(), b.rows()));
+  std::size_t m = a.rows(), k = a.cols(), n = b.cols();
+  check_fits(dtype, m, k, n, fmt::format("{} x {}", a.name(), b.name()));
+  Operands ops(dtype, m, k, n);
+  // Straight from the file's mapping into shared memory: the data is read once.
+  copy_to_row_major(dtype, ops.a(), a.header().dtype, a.data().data(), a.header().fortran_order, m, k);
+  copy_to_row_major(dtype, ops.b(), b.header().dtype, b.data().data(), b.header().fortran_order, k, n);
+  return ops;
+}
+
+Operands random_operands(Dtype dtype, std::size_t m, std::size_t k, std::size_t n,
+                         std::uint64_t seed) {
+  if (m == 0 || k == 0 || n == 0) throw NpyError("--random: every dimension must be at least 1");
+  check_fits(dtype, m, k, n, fmt::format("--random {}x{}x{}", m, k, n));
+  Operands ops(dtype, m, k, n);
+  fill_uniform(dtype, ops.a(), m * k, seed);
+  fill_uniform(dtype, ops.b(), k * n, seed + 1);
+  return ops;
+}
+
+MatmulRun multiply(Operands& ops, const MatmulOptions& options,
+                   const std::function<void(const Tile&)>& on_tile) {
+  const Dtype dtype = ops.dtype();
+  const std::size_t es = size_of(dtype), k = ops.k(), n = ops.n();
+  const ExecutorOptions& exec = options.executor;
+  unsigned workers = exec.workers == 0 ? available_cores() : exec.workers;
+
+  MatmulRun run;
+  run.plan = plan_tiles(ops.m(), n, exec.backend == Backend::serial ? 1 : workers,
+                        register_blocking(dtype), options.tile);
+  const auto& tiles = run.plan.tiles;
+
+  // Threads and shm-backed processes reach A, B and C in place; the copying transports carry
+  // the data, so that their cost shows.
+  const bool in_place = exec.backend != Backend::processes || exec.transport == ipc::Transport::shm;
+  std::vector<Bytes> jobs;
+  jobs.reserve(tiles.size());
+  for (std::size_t i = 0; i < tiles.size(); ++i) {
+    const Tile& t = tiles[i];
+    TileJob job{i, t.row, t.col, t.rows, t.cols};
+    std::span<const std::byte> rows_of_a;
+    if (!in_place) rows_of_a = {ops.a() + t.row * k * es, t.rows * k * es};
+    jobs.push_back(encode(job, rows_of_a));
+  }
+  std::span<const std::byte> shared_input;
+  if (!in_place) shared_input = {ops.b(), k * n * es};
+
+  std::byte* a = ops.a();
+  std::byte* b = ops.b();
+  std::byte* c = ops.c();
+  const auto& before_tile = options.before_tile;
+  JobFunction fn = [=, &before_tile](std::span<const std::byte> input,
+                                     const WorkerContext& ctx) -> Bytes {
+    TileJob job = decode(input);
+    if (before_tile) before_tile(job.index);
+    if (in_place) {
+      multiply_block(dtype, a + job.row * k * es, k, b + job.col * es, n,
+                     c + (job.row * n + job.col) * es, n, job.rows, k, job.cols);
+      return {};
+    }
+    if (input.size() != sizeof(TileJob) + job.rows * k * es || ctx.shared_input.size() != k * n * es)
+      throw std::runtime_error("matmul job message has the wrong size");
+    Bytes out(job.rows * job.cols * es);
+    multiply_block(dtype, input.data() + sizeof(TileJob), k, ctx.shared_input.data() + job.col * es,
+                   n, out.data(), job.cols, job.rows, k, job.cols);
+    return out;
+  };
+
+  ExecutorOptions exec_options = exec;
+  exec_options.workers = workers;
+  auto user_init = exec.worker_init;
+  exec_options.worker_init = [user_init] {
+    Eigen::setNbThreads(1);  // one core per worker: N workers use N cores, not N^2
+    if (user_init) user_init();
+  };
+  Eigen::initParallel();  // several threads may call Eigen at once (threads backend)
+
+  auto on_result = [&](const JobResult& r) {
+    if (r.status == JobStatus::done && !in_place) {
+      const Tile& t = tiles[r.index];
+      if (r.output.size() == t.rows * t.cols * es) {
+        for (std::size_t i = 0; i < t.rows; ++i)
+          std::memcpy(c + ((t.row + i) * n + t.col) * es, r.output.data() + i * t.cols * es,
+                      t.cols * es);
+      }
+    }
+    if (on_tile) on_tile(tiles[r.index]);
+  };
+
+  auto start = std::chrono::steady_clock::now();
+  BatchReport report = run_batch(exec_options, jobs, fn, shared_input, on_result);
+  run.compute_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+
+  run.workers = report.workers;
+  run.workers_replaced = report.workers_replaced;
+  run.interrupted = report.interrupted;
+  run.interrupt_signal = report.interrupt_signal;
+  for (const JobResult& r : report.results) {
+    const Tile& t = tiles[r.index];
+    std::string why;
+    if (r.status == JobStatus::failed) why = r.error;
+    else if (r.status == JobStatus::done && !in_place && r.output.size() != t.rows * t.cols * es)
+      why = "result has the wrong size";
+    if (!why.empty())
+      run.failures.push_back(fmt::format("tile {} (rows {}-{}, columns {}-{}): {}", r.index, t.row,
+                                         t.row + t.rows - 1, t.col, t.col + t.cols - 1, why));
+  }
+  return run;
+}
+
+}  // namespace forkpool::matmul

@@ -3,6 +3,7 @@
 #include <cerrno>
 
 #include "mq_channel.hpp"
+#include "shm_channel.hpp"
 #include "stream_channel.hpp"
 
 namespace forkpool::ipc {
@@ -25,13 +26,12 @@ std::optional<Transport> parse_transport(std::string_view name) noexcept {
 }
 
 Result<ChannelPair> make_channel_pair(Transport transport, const ChannelOptions& options) {
-  (void)options;
   switch (transport) {
     case Transport::pipe: return detail::make_pipe_pair();
     case Transport::unix_socket: return detail::make_unix_pair();
     case Transport::tcp: return detail::make_tcp_pair();
     case Transport::mq: return detail::make_mq_pair();
-    case Transport::shm: break;
+    case Transport::shm: return detail::make_shm_pair(options);
   }
   return sys_failure("make_channel_pair", std::string(to_string(transport)), ENOSYS);
 }

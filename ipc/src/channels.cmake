@@ -4,5 +4,7 @@ target_sources(forkpool_ipc PRIVATE
   src/message_queue.cpp
   src/mq_channel.cpp
   src/peer_link.cpp
+  src/shm_channel.cpp
+  src/shm_ring.cpp
   src/stream_channel.cpp
 )

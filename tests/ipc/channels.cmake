@@ -5,6 +5,7 @@ add_executable(test_ipc_channels
   test_deadline.cpp
   test_message_queue.cpp
   test_shared_memory.cpp
+  test_shm_channel.cpp
   test_sys_call.cpp
   test_unique_fd.cpp
 )

@@ -1,0 +1,259 @@
+#include "shm_channel.hpp"
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdint>
+#include <string>
+
+#include "forkpool/ipc/sys_call.hpp"
+#include "length_prefix.hpp"
+
+namespace forkpool::ipc::detail {
+namespace {
+
+inline void cpu_relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
+Result<void> wake(int eventfd) {
+  std::uint64_t one = 1;
+  auto r = sys_call("write", "eventfd " + std::to_string(eventfd),
+                    [&] { return ::write(eventfd, &one, sizeof one); });
+  if (!r) return std::unexpected(r.error());
+  return {};
+}
+
+// Empties the eventfd's counter before a side arms its flag, so that a stale wake-up neither
+// ends the next sleep early nor leaves wait_fd() readable with nothing to receive.
+void drain(int eventfd) noexcept {
+  std::uint64_t count;
+  while (::read(eventfd, &count, sizeof count) < 0 && errno == EINTR) {
+  }
+}
+
+Result<UniqueFd> make_eventfd() {
+  auto fd = sys_call("eventfd", "shm ring", [] { return ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK); });
+  if (!fd) return std::unexpected(fd.error());
+  return UniqueFd(*fd);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<ShmChannel>> ShmChannel::create(std::shared_ptr<ShmSegment> segment,
+                                                       int send_ring, PeerLink link,
+                                                       std::chrono::nanoseconds spin) {
+  const int recv_ring = 1 - send_ring;
+  const std::size_t region = segment->memory.size() / 2;
+  auto tx = RingView::attach(segment->memory.data() + send_ring * region, region);
+  if (!tx) return std::unexpected(tx.error());
+  auto rx = RingView::attach(segment->memory.data() + recv_ring * region, region);
+  if (!rx) return std::unexpected(rx.error());
+  auto epoll = make_wait_epoll(segment->data_ready[recv_ring].get(), link);
+  if (!epoll) return std::unexpected(epoll.error());
+  std::unique_ptr<ShmChannel> ch(new ShmChannel());
+  ch->tx_ = *tx;
+  ch->rx_ = *rx;
+  ch->tx_data_ready_ = segment->data_ready[send_ring].get();
+  ch->tx_space_ready_ = segment->space_ready[send_ring].get();
+  ch->rx_data_ready_ = segment->data_ready[recv_ring].get();
+  ch->rx_space_ready_ = segment->space_ready[recv_ring].get();
+  ch->segment_ = std::move(segment);
+  ch->link_ = std::move(link);
+  ch->wait_epoll_ = std::move(*epoll);
+  ch->spin_ = std::max(spin, std::chrono::nanoseconds::zero());
+  ch->tx_head_ = ch->tx_.head_acquire();
+  ch->tx_tail_seen_ = ch->tx_.tail_acquire();
+  ch->rx_tail_ = ch->rx_head_seen_ = ch->rx_.tail_acquire();
+  return ch;
+}
+
+template <class Ready>
+bool ShmChannel::spin_until(Ready ready, Deadline deadline) const {
+  if (spin_ == std::chrono::nanoseconds::zero() || deadline.expired()) return ready();
+  const auto until = std::min(Deadline::Clock::now() + spin_, deadline.when());
+  for (unsigned i = 1;; ++i) {
+    if (ready()) return true;
+    cpu_relax();
+    // Reading the clock costs more than a pause: look at it every few rounds only.
+    if (i % 16 == 0 && Deadline::Clock::now() >= until) return ready();
+  }
+}
+
+Result<void> ShmChannel::wait_for_space(Deadline deadline) {
+  const std::uint64_t cap = tx_.capacity();
+  auto has_space = [&] {
+    tx_tail_seen_ = tx_.tail_acquire();
+    return tx_head_ - tx_tail_seen_ < cap;
+  };
+  if (spin_until(has_space, deadline)) return {};
+  for (;;) {
+    drain(tx_space_ready_);
+    tx_.arm_producer_sleep();
+    if (has_space()) {
+      tx_.disarm_producer_sleep();
+      return {};
+    }
+    auto w = wait_or_peer_gone(tx_space_ready_, POLLIN, link_, deadline);
+    if (!w) {
+      tx_.disarm_producer_sleep();
+      return std::unexpected(w.error());
+    }
+    if (*w == WaitOutcome::peer_gone)
+      return sys_failure("shm send", "peer gone", EPIPE);
+  }
+}
+
+Result<void> ShmChannel::send(std::span<const std::byte> message, Deadline deadline) {
+  if (send_broken_) return sys_failure("shm send", "broken channel", EPIPE);
+  std::byte header[kLengthPrefixSize];
+  encode_length(message.size(), header);
+  const std::span<const std::byte> parts[2] = {header, message};
+  std::size_t part = 0, offset = 0;
+  std::size_t remaining = kLengthPrefixSize + message.size();
+  const std::uint64_t cap = tx_.capacity();
+  bool started = false;
+  for (;;) {
+    std::uint64_t free = cap - (tx_head_ - tx_tail_seen_);
+    if (free < remaining) {
+      tx_tail_seen_ = tx_.tail_acquire();
+      free = cap - (tx_head_ - tx_tail_seen_);
+    }
+    const std::uint64_t before = tx_head_;
+    while (remaining > 0 && free > 0) {
+      if (offset == parts[part].size()) {
+        ++part;
+        offset = 0;
+        continue;
+      }
+      std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(free, parts[part].size() - offset));
+      tx_.copy_in(tx_head_, parts[part].data() + offset, n);
+      tx_head_ += n;
+      offset += n;
+      free -= n;
+      remaining -= n;
+    }
+    if (tx_head_ != before) {
+      started = true;
+      if (tx_.publish_head(tx_head_)) {
+        if (auto r = wake(tx_data_ready_); !r) {
+          send_broken_ = remaining > 0;
+          return r;
+        }
+      }
+    }
+    if (remaining == 0) return {};
+    if (auto w = wait_for_space(deadline); !w) {
+      // Part of the message is in the ring: the stream cannot be resynchronised.
+      if (started) send_broken_ = true;
+      return w;
+    }
+  }
+}
+
+Result<bool> ShmChannel::wait_for_data(Deadline deadline) {
+  auto has_data = [&] {
+    rx_head_seen_ = rx_.head_acquire();
+    return rx_head_seen_ != rx_tail_;
+  };
+  if (spin_until(has_data, deadline)) {
+    rx_.disarm_consumer_sleep();
+    return true;
+  }
+  for (;;) {
+    drain(rx_data_ready_);
+    rx_.arm_consumer_sleep();
+    if (has_data()) {
+      rx_.disarm_consumer_sleep();
+      return true;
+    }
+    // A timeout returns with the flag armed: the producer's next publish writes the eventfd,
+    // which is what wakes an event loop waiting on wait_fd().
+    auto w = wait_or_peer_gone(rx_data_ready_, POLLIN, link_, deadline);
+    if (!w) return std::unexpected(w.error());
+    if (*w == WaitOutcome::peer_gone) {
+      // What the peer published before it went is still to be read.
+      if (has_data()) return true;
+      return false;
+    }
+  }
+}
+
+Result<bool> ShmChannel::read_into(std::byte* buf, std::size_t size, std::size_t& got,
+                                   Deadline deadline, bool eof_ok) {
+  while (got < size) {
+    std::uint64_t avail = rx_head_seen_ - rx_tail_;
+    if (avail == 0) {
+      rx_head_seen_ = rx_.head_acquire();
+      avail = rx_head_seen_ - rx_tail_;
+    }
+    if (avail == 0) {
+      auto w = wait_for_data(deadline);
+      if (!w) return std::unexpected(w.error());
+      if (!*w) {
+        if (eof_ok && got == 0) return false;
+        return sys_failure("shm receive", "peer gone mid-message", ECONNRESET);
+      }
+      continue;
+    }
+    std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(avail, size - got));
+    rx_.copy_out(rx_tail_, buf + got, n);
+    rx_tail_ += n;
+    got += n;
+    if (rx_.publish_tail(rx_tail_)) {
+      if (auto r = wake(rx_space_ready_); !r) return std::unexpected(r.error());
+    }
+  }
+  return true;
+}
+
+Result<bool> ShmChannel::receive(Bytes& out, Deadline deadline) {
+  if (header_got_ < kLengthPrefixSize) {
+    auto r = read_into(header_, kLengthPrefixSize, header_got_, deadline, /*eof_ok=*/true);
+    if (!r || !*r) return r;
+    pending_.resize(decode_length(header_));
+    body_got_ = 0;
+  }
+  auto r = read_into(pending_.data(), pending_.size(), body_got_, deadline, /*eof_ok=*/false);
+  if (!r) return r;
+  header_got_ = 0;
+  out.swap(pending_);
+  pending_.clear();
+  return true;
+}
+
+Result<ChannelPair> make_shm_pair(const ChannelOptions& options) {
+  auto capacity = ring_capacity(options.shm_ring_bytes);
+  if (!capacity) return std::unexpected(capacity.error());
+  const std::size_t region = ring_region_bytes(*capacity);
+  auto memory = SharedMemory::create(2 * region);
+  if (!memory) return std::unexpected(memory.error());
+  init_ring(memory->data(), *capacity);
+  init_ring(memory->data() + region, *capacity);
+  auto segment = std::make_shared<ShmSegment>();
+  segment->memory = std::move(*memory);
+  for (int i = 0; i < 2; ++i) {
+    auto data = make_eventfd();
+    if (!data) return std::unexpected(data.error());
+    segment->data_ready[i] = std::move(*data);
+    auto space = make_eventfd();
+    if (!space) return std::unexpected(space.error());
+    segment->space_ready[i] = std::move(*space);
+  }
+  auto links = PeerLink::make_pair();
+  if (!links) return std::unexpected(links.error());
+  auto first = ShmChannel::create(segment, 0, std::move(links->first), options.shm_spin);
+  if (!first) return std::unexpected(first.error());
+  auto second = ShmChannel::create(std::move(segment), 1, std::move(links->second), options.shm_spin);
+  if (!second) return std::unexpected(second.error());
+  return ChannelPair{std::move(*first), std::move(*second)};
+}
+
+}  // namespace forkpool::ipc::detail

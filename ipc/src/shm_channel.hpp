@@ -1,0 +1,81 @@
+#pragma once
+// Channel over two single-producer/single-consumer rings in one shared-memory segment.
+
+#include <chrono>
+#include <memory>
+
+#include "forkpool/ipc/channel.hpp"
+#include "forkpool/ipc/shared_memory.hpp"
+#include "forkpool/ipc/unique_fd.hpp"
+#include "peer_link.hpp"
+#include "shm_ring.hpp"
+
+namespace forkpool::ipc::detail {
+
+// What both ends of a pair share: the mapping (two rings) and, per ring, an eventfd the
+// producer writes to wake a sleeping consumer and one the consumer writes to wake a sleeping
+// producer. Created before fork; every process that holds an end holds all of it.
+struct ShmSegment {
+  SharedMemory memory;
+  UniqueFd data_ready[2];
+  UniqueFd space_ready[2];
+};
+
+// One end: producer on one ring, consumer on the other. A message is an 8-byte length and the
+// payload, streamed through the ring in pieces when it is larger than the ring. A side that
+// finds the ring empty (receive) or full (send) spins for `spin` (checking its deadline), then
+// arms its "sleeping" flag, re-checks, and blocks in poll() on its eventfd and the PeerLink;
+// the other side writes the eventfd only when it finds the flag armed. So a busy channel makes
+// no syscalls and an idle one burns no CPU. A receive that times out leaves the flag armed,
+// which is what makes wait_fd() (an epoll fd over that eventfd and the PeerLink) wake for the
+// next message. Receive state survives a deadline; a send cut short mid-message breaks the
+// sending side (EPIPE afterwards). One thread per end.
+class ShmChannel final : public Channel {
+ public:
+  static Result<std::unique_ptr<ShmChannel>> create(std::shared_ptr<ShmSegment> segment,
+                                                    int send_ring, PeerLink link,
+                                                    std::chrono::nanoseconds spin);
+
+  Result<void> send(std::span<const std::byte> message, Deadline deadline) override;
+  Result<bool> receive(Bytes& out, Deadline deadline) override;
+  [[nodiscard]] int wait_fd() const noexcept override { return wait_epoll_.get(); }
+  [[nodiscard]] Transport transport() const noexcept override { return Transport::shm; }
+
+ private:
+  ShmChannel() = default;
+  // Spins until `ready()` or the spin time (or deadline) is over; returns the last ready().
+  template <class Ready>
+  bool spin_until(Ready ready, Deadline deadline) const;
+  Result<void> wait_for_space(Deadline deadline);
+  // True when data arrived, false when the ring is empty and the peer is gone.
+  Result<bool> wait_for_data(Deadline deadline);
+  Result<bool> read_into(std::byte* buf, std::size_t size, std::size_t& got, Deadline deadline,
+                         bool eof_ok);
+
+  std::shared_ptr<ShmSegment> segment_;
+  RingView tx_;
+  RingView rx_;
+  int tx_data_ready_ = -1;  // borrowed from segment_
+  int tx_space_ready_ = -1;
+  int rx_data_ready_ = -1;
+  int rx_space_ready_ = -1;
+  PeerLink link_;
+  UniqueFd wait_epoll_;
+  std::chrono::nanoseconds spin_{};
+
+  std::uint64_t tx_head_ = 0;        // producer's own index
+  std::uint64_t tx_tail_seen_ = 0;   // consumer's index as last read
+  std::uint64_t rx_tail_ = 0;        // consumer's own index
+  std::uint64_t rx_head_seen_ = 0;
+  bool send_broken_ = false;
+
+  // Receive state that survives a deadline.
+  std::byte header_[8]{};
+  std::size_t header_got_ = 0;
+  std::size_t body_got_ = 0;
+  Bytes pending_;
+};
+
+Result<ChannelPair> make_shm_pair(const ChannelOptions& options);
+
+}  // namespace forkpool::ipc::detail

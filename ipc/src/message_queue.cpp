@@ -1,7 +1,9 @@
 #include "forkpool/ipc/message_queue.hpp"
 
 #include <fcntl.h>
+#include <sys/resource.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <fstream>
 #include <optional>
@@ -19,6 +21,13 @@ constexpr long kDefaultMaxMessages = 10;
 // Below this a message of a few dozen bytes would already need chunks; not worth going on.
 constexpr long kSmallestMessageSize = 128;
 constexpr int kNameAttempts = 8;
+// RLIMIT_MSGQUEUE is one byte budget for all of a user's queues (800 KiB by default, where
+// 10 messages of 8 KiB take about 82 KiB per queue: 4 channels). A queue takes at most this
+// share of it, so that 16 channels (32 queues; a pool of 16 workers) fit at once with full-size
+// messages; the queue depth is what gives way.
+constexpr long kQueuesPerBudget = 32;
+// What the kernel charges per message on top of its bytes (struct msg_msg and a tree node).
+constexpr long kKernelBytesPerMessage = 96;
 
 std::optional<long> read_proc_long(const char* path) {
   std::ifstream in(path);
@@ -52,6 +61,17 @@ std::optional<MqLimits> smaller(MqLimits limits, int code) {
   return {};
 }
 
+// Fewer slots than `want` where the per-user budget could not hold kQueuesPerBudget queues.
+long depth_within_budget(MqLimits want) {
+  rlimit budget{};
+  if (!sys_call("getrlimit", "RLIMIT_MSGQUEUE", [&] { return ::getrlimit(RLIMIT_MSGQUEUE, &budget); }) ||
+      budget.rlim_cur == RLIM_INFINITY)
+    return want.max_messages;
+  const long per_queue = static_cast<long>(budget.rlim_cur / kQueuesPerBudget);
+  const long depth = per_queue / (want.message_size + kKernelBytesPerMessage);
+  return std::clamp(depth, 1L, want.max_messages);
+}
+
 }  // namespace
 
 void MessageQueue::reset(mqd_t queue) noexcept {
@@ -70,6 +90,7 @@ Result<MqLimits> MessageQueue::limits() const {
 Result<UnlinkedQueue> create_unlinked_queue() {
   MqLimits want{read_proc_long("/proc/sys/fs/mqueue/msgsize_max").value_or(kDefaultMessageSize),
                 read_proc_long("/proc/sys/fs/mqueue/msg_max").value_or(kDefaultMaxMessages)};
+  want.max_messages = depth_within_budget(want);
   int name_attempts = 0;
   for (;;) {
     std::string name = random_object_name();

@@ -21,7 +21,9 @@ class StreamChannel final : public Channel {
   [[nodiscard]] Transport transport() const noexcept override { return transport_; }
 
  private:
-  Result<void> write_all(std::span<const std::byte> bytes, Deadline deadline);
+  // Writes header then body; marks the channel broken if it stops after the first byte.
+  Result<void> write_all(std::span<const std::byte> header, std::span<const std::byte> body,
+                         Deadline deadline);
   // Reads into buf[*got, size); false on EOF before anything of the message was read.
   Result<bool> read_into(std::byte* buf, std::size_t size, std::size_t& got, Deadline deadline,
                          bool eof_ok);

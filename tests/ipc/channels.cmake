@@ -11,4 +11,4 @@ add_executable(test_ipc_channels
 )
 target_link_libraries(test_ipc_channels PRIVATE forkpool::ipc forkpool_test_support
   GTest::gtest_main forkpool_flags)
-gtest_discover_tests(test_ipc_channels PROPERTIES TIMEOUT 120)
+gtest_discover_tests(test_ipc_channels PROPERTIES TIMEOUT 120 LABELS ipc_channels)

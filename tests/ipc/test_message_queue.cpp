@@ -3,6 +3,7 @@
 #include "forkpool/ipc/message_queue.hpp"
 
 #include <fstream>
+#include <vector>
 #include <utility>
 
 #include "common/leak_check.hpp"
@@ -120,6 +121,24 @@ TEST_F(MessageQueueTest, ReceiveCutShortMidMessageResumes) {
   ASSERT_TRUE(*r);
   EXPECT_TRUE(got == sent);
   EXPECT_EQ(child.wait(), 0);
+}
+
+TEST_F(MessageQueueTest, ManyChannelsAtOnceFitTheUserBudget) {
+  // RLIMIT_MSGQUEUE (800 KiB by default) holds only a few queues of the system's largest
+  // size: later queues get fewer slots instead of failing, as a pool of many workers needs.
+  std::vector<ipc::ChannelPair> pairs;
+  for (int i = 0; i < 16; ++i) {
+    auto pair = ipc::make_channel_pair(ipc::Transport::mq);
+    ASSERT_TRUE(pair.has_value()) << "channel " << i << ": " << pair.error().message();
+    pairs.push_back(std::move(*pair));
+  }
+  Bytes got;
+  for (auto& pair : pairs) {
+    ASSERT_TRUE(pair.first->send(pattern(5000, 1), Deadline::after(20s)));
+    auto r = pair.second->receive(got, Deadline::after(20s));
+    ASSERT_TRUE(r && *r);
+    EXPECT_TRUE(got == pattern(5000, 1));
+  }
 }
 
 }  // namespace

@@ -79,10 +79,15 @@ struct ChannelOptions {
 };
 
 // Both ends of a fresh channel, created in one process before fork(): the parent keeps one and
-// destroys the other, the child does the reverse. Each end holds only its own descriptors, so
-// destroying the unused end closes everything that process should not keep open. Named
-// objects (mq, shm) are unlinked before this returns, so nothing is left in /dev/shm or
-// /dev/mqueue whatever happens next.
+// destroys the other, the child does the reverse. Destroying the unused end closes every
+// descriptor that tells the peer this process is there (its half of a pipe or socket, its
+// liveness pipe), so the peer sees end of stream when the process that kept the end exits.
+// (What both ends must share, the shm mapping and its eventfds, stays with the kept end.)
+// A process forked later inherits whatever ends exist at that moment and should destroy those
+// it does not use, for the same reason. Named objects (mq, shm) are unlinked before this
+// returns, so nothing is left in /dev/shm or /dev/mqueue whatever happens next.
+// `options` applies to shm only. Any thread; errors: ENOMEM/EMFILE and the like from the OS,
+// EINVAL for an shm ring over 1 GiB.
 struct ChannelPair {
   std::unique_ptr<Channel> first;
   std::unique_ptr<Channel> second;

@@ -52,9 +52,10 @@ struct UnlinkedQueue {
 
 // Creates a queue with a random name, O_CREAT | O_EXCL, mode 0600, close-on-exec, opens it once
 // per direction and unlinks the name before returning, so nothing can be left in /dev/mqueue.
-// Asks for the system's largest limits (/proc/sys/fs/mqueue/msgsize_max and msg_max) and
-// settles for less where the kernel refuses them (EINVAL) or the per-user RLIMIT_MSGQUEUE
-// budget is spent (EMFILE). Any thread.
+// Asks for the system's largest message size (/proc/sys/fs/mqueue/msgsize_max) and as many
+// messages as msg_max allows, but no more than 1/32 of the per-user RLIMIT_MSGQUEUE budget
+// per queue, so that 16 channels fit at once; settles for less where the kernel refuses
+// (EINVAL) or the budget is spent (EMFILE): fewer messages first, then smaller ones. Any thread.
 Result<UnlinkedQueue> create_unlinked_queue();
 
 // The limits a fresh queue gets here (creates one and throws it away).

@@ -33,7 +33,8 @@ Result<std::unique_ptr<MqChannel>> MqChannel::create(MessageQueue send_q, long s
   ch->recv_size_ = static_cast<std::size_t>(recv_size);
   ch->link_ = std::move(link);
   ch->wait_epoll_ = std::move(*epoll);
-  ch->scratch_.resize(std::max(ch->send_size_, ch->recv_size_));
+  ch->send_scratch_.resize(ch->send_size_);
+  ch->recv_scratch_.resize(ch->recv_size_);
   return ch;
 }
 
@@ -53,10 +54,10 @@ Result<void> MqChannel::send_chunk(const std::byte* data, std::size_t size, Dead
 Result<void> MqChannel::send(std::span<const std::byte> message, Deadline deadline) {
   if (send_broken_) return sys_failure("mq_send", "broken channel", EPIPE);
   std::size_t first = std::min(message.size(), send_size_ - kLengthPrefixSize);
-  encode_length(message.size(), scratch_.data());
-  if (first > 0) std::memcpy(scratch_.data() + kLengthPrefixSize, message.data(), first);
+  encode_length(message.size(), send_scratch_.data());
+  if (first > 0) std::memcpy(send_scratch_.data() + kLengthPrefixSize, message.data(), first);
   // Nothing is in the queue yet if the first chunk fails: the channel stays usable.
-  if (auto r = send_chunk(scratch_.data(), kLengthPrefixSize + first, deadline); !r) return r;
+  if (auto r = send_chunk(send_scratch_.data(), kLengthPrefixSize + first, deadline); !r) return r;
   for (std::size_t done = first; done < message.size();) {
     std::size_t n = std::min(message.size() - done, send_size_);
     if (auto r = send_chunk(message.data() + done, n, deadline); !r) {
@@ -85,33 +86,33 @@ Result<std::optional<std::size_t>> MqChannel::receive_chunk(std::byte* buf, Dead
 
 Result<bool> MqChannel::receive(Bytes& out, Deadline deadline) {
   if (!in_message_) {
-    auto n = receive_chunk(scratch_.data(), deadline);
+    auto n = receive_chunk(recv_scratch_.data(), deadline);
     if (!n) return std::unexpected(n.error());
     if (!*n) return false;
     if (**n < kLengthPrefixSize)
       return sys_failure("mq_receive", queue_name(recv_q_) + ", chunk without length", EBADMSG);
-    std::uint64_t total = decode_length(scratch_.data());
+    std::uint64_t total = decode_length(recv_scratch_.data());
     std::size_t first = **n - kLengthPrefixSize;
     if (first > total)
       return sys_failure("mq_receive", queue_name(recv_q_) + ", chunk past length", EBADMSG);
     pending_.resize(total);
-    if (first > 0) std::memcpy(pending_.data(), scratch_.data() + kLengthPrefixSize, first);
+    if (first > 0) std::memcpy(pending_.data(), recv_scratch_.data() + kLengthPrefixSize, first);
     got_ = first;
     in_message_ = true;
   }
   while (got_ < pending_.size()) {
     std::size_t left = pending_.size() - got_;
     // mq_receive needs room for a whole queue message: receive straight into the message
-    // while that much is left, through scratch_ for the tail.
+    // while that much is left, through recv_scratch_ for the tail.
     bool direct = left >= recv_size_;
-    std::byte* buf = direct ? pending_.data() + got_ : scratch_.data();
+    std::byte* buf = direct ? pending_.data() + got_ : recv_scratch_.data();
     auto n = receive_chunk(buf, deadline);
     if (!n) return std::unexpected(n.error());
     if (!*n) return sys_failure("mq_receive", queue_name(recv_q_) + ", peer gone mid-message",
                                 ECONNRESET);
     if (**n > left)
       return sys_failure("mq_receive", queue_name(recv_q_) + ", chunk past length", EBADMSG);
-    if (!direct) std::memcpy(pending_.data() + got_, scratch_.data(), **n);
+    if (!direct) std::memcpy(pending_.data() + got_, recv_scratch_.data(), **n);
     got_ += **n;
   }
   in_message_ = false;

@@ -14,7 +14,7 @@ namespace forkpool::ipc::detail {
 // non-blocking; waits poll the queue together with the PeerLink, so deadlines hold and a peer
 // that exits is seen. Receive state survives a deadline; a send cut short mid-message breaks
 // the sending side (EPIPE afterwards). wait_fd() is an epoll fd over the receive queue and the
-// PeerLink. One thread per end.
+// PeerLink. One sending and one receiving thread per end, as for every Channel.
 class MqChannel final : public Channel {
  public:
   // Takes the sender of one queue and the receiver of the other, with their message sizes.
@@ -40,7 +40,10 @@ class MqChannel final : public Channel {
   std::size_t recv_size_ = 0;
   PeerLink link_;
   UniqueFd wait_epoll_;
-  Bytes scratch_;  // one queue message, for the first chunk and short tails
+  // One queue message each: the first chunk sent, the first chunk and short tails received.
+  // Separate, so that one thread may send while another receives.
+  Bytes send_scratch_;
+  Bytes recv_scratch_;
   bool send_broken_ = false;
 
   // Receive state that survives a deadline.

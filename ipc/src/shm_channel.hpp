@@ -29,7 +29,8 @@ struct ShmSegment {
 // no syscalls and an idle one burns no CPU. A receive that times out leaves the flag armed,
 // which is what makes wait_fd() (an epoll fd over that eventfd and the PeerLink) wake for the
 // next message. Receive state survives a deadline; a send cut short mid-message breaks the
-// sending side (EPIPE afterwards). One thread per end.
+// sending side (EPIPE afterwards). One sending and one receiving thread per end, as for every
+// Channel.
 class ShmChannel final : public Channel {
  public:
   static Result<std::unique_ptr<ShmChannel>> create(std::shared_ptr<ShmSegment> segment,

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <chrono>
 #include <string>
+#include <thread>
 
 #include "common/leak_check.hpp"
 #include "forkpool/ipc/channel.hpp"
@@ -115,6 +116,42 @@ TEST_P(ChannelConformance, AllSizesArriveIntactBothWaysAcrossFork) {
     EXPECT_TRUE(got == sent) << size << " B arrived altered";
   }
   pair.first.reset();  // end of stream for the child
+  EXPECT_EQ(child.wait(), 0);
+}
+
+TEST_P(ChannelConformance, OneEndSendsAndReceivesFromTwoThreadsAtOnce) {
+  auto pair = make_pair();
+  ASSERT_TRUE(pair.first);
+  ForkedChild child([&] {  // echoes until end of stream
+    pair.first.reset();
+    Bytes msg;
+    for (;;) {
+      auto r = pair.second->receive(msg, soon());
+      if (!r) return 1;
+      if (!*r) return 0;
+      if (!pair.second->send(msg, soon())) return 2;
+    }
+  });
+  pair.second.reset();
+  // Far more than any transport buffers: sender and receiver must run at the same time.
+  constexpr int kCount = 300;
+  constexpr std::size_t kSize = 100'000;
+  bool send_ok = true;
+  std::thread sender([&] {
+    for (int i = 0; i < kCount && send_ok; ++i)
+      send_ok = pair.first->send(pattern(kSize, i), soon()).has_value();
+  });
+  Bytes got;
+  for (int i = 0; i < kCount; ++i) {
+    auto r = pair.first->receive(got, soon());
+    if (!r || !*r || got != pattern(kSize, i)) {
+      ADD_FAILURE() << "echo " << i << " missing or altered";
+      break;
+    }
+  }
+  sender.join();
+  EXPECT_TRUE(send_ok);
+  pair.first.reset();
   EXPECT_EQ(child.wait(), 0);
 }
 

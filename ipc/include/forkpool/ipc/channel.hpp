@@ -27,8 +27,9 @@ std::string_view to_string(Transport t) noexcept;
 std::optional<Transport> parse_transport(std::string_view name) noexcept;
 
 // One end of a duplex channel: what one end sends, the other receives, whole and in order.
-// Messages may be of any size, 0 bytes included. One thread per end at a time: an end is
-// single-producer for send() and single-consumer for receive().
+// Messages may be of any size, 0 bytes included. An end may be used by one sending thread
+// and one receiving thread at the same time (send() and receive() share no state); two
+// threads must not both send, or both receive, on one end.
 //
 // Peer exit: when the process holding the other end exits (however it exits) or destroys its
 // end, receive() returns the messages already sent and then end of stream (false), or an error

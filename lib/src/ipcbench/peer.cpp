@@ -1,0 +1,206 @@
+#include "peer.hpp"
+
+#include <fmt/core.h>
+
+#include <exception>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#include "forkpool/ipcbench/payload.hpp"
+
+namespace forkpool::ipcbench::detail {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Ends a peer's run with a message for its report.
+struct PeerFailure : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+std::int64_t ns_between(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(b - a).count();
+}
+
+// One end's channel with the checks every benchmark message needs: a deadline on every wait,
+// so a peer that died or stopped is an error, and a check of every byte received.
+class Link {
+ public:
+  Link(ipc::Channel& channel, const PeerPlan& plan) : channel_(channel), plan_(plan) {}
+
+  void send(std::span<const std::byte> message, std::string_view what) {
+    auto r = channel_.send(message, ipc::Deadline::after(plan_.stall_timeout));
+    if (!r) throw PeerFailure(fmt::format("sending {}: {}", what, describe(r.error())));
+  }
+
+  // Receives the next message into `in`; an end of stream is the peer leaving too early.
+  void receive(ipc::Bytes& in, std::string_view what) {
+    auto r = channel_.receive(in, ipc::Deadline::after(plan_.stall_timeout));
+    if (!r) throw PeerFailure(fmt::format("receiving {}: {}", what, describe(r.error())));
+    if (!*r) throw PeerFailure(fmt::format("receiving {}: the peer closed the channel", what));
+  }
+
+  void expect_data(const ipc::Bytes& in, std::uint64_t seq, Direction direction,
+                   std::string_view what) const {
+    if (in.size() != plan_.size)
+      throw PeerFailure(fmt::format("{} {}: {} bytes arrived, {} were sent", what, seq,
+                                    in.size(), plan_.size));
+    if (auto bad = check_payload(in, seq, direction))
+      throw PeerFailure(fmt::format("{} {} is corrupted: byte {} of {} is wrong", what, seq,
+                                    *bad, in.size()));
+  }
+
+  void expect_control(const ipc::Bytes& in, std::string_view what) const {
+    if (!in.empty())
+      throw PeerFailure(fmt::format("{}: a {}-byte message arrived, the empty control message "
+                                    "was expected",
+                                    what, in.size()));
+  }
+
+ private:
+  std::string describe(const ipc::SysError& e) const {
+    if (e.code == ETIMEDOUT)
+      return fmt::format("no progress for {} s (peer stalled or gone)",
+                         std::chrono::duration<double>(plan_.stall_timeout).count());
+    return e.message();
+  }
+
+  ipc::Channel& channel_;
+  const PeerPlan& plan_;
+};
+
+// Whether the measured phase that began at `start` with `done` samples is over.
+bool finished(const PeerPlan& plan, std::uint64_t done, Clock::time_point start) {
+  if (plan.count) return done >= *plan.count;
+  return done >= kMinSamples && Clock::now() - start >= plan.duration;
+}
+
+void latency_initiator(Link& link, const PeerPlan& plan, PeerReport& report) {
+  ipc::Bytes out(plan.size), in;
+  std::uint64_t seq = 0;
+  // Filling before the clock starts and checking after it stops keeps the sample to the
+  // transport's own round trip; every byte is still written and read on both sides.
+  auto round_trip = [&] {
+    fill_payload(out, seq, Direction::request);
+    auto t0 = Clock::now();
+    link.send(out, "request");
+    link.receive(in, "reply");
+    auto t1 = Clock::now();
+    link.expect_data(in, seq, Direction::reply, "reply");
+    ++seq;
+    return ns_between(t0, t1);
+  };
+
+  auto warm_end = Clock::now() + plan.warmup;
+  while (Clock::now() < warm_end) round_trip();
+  report.warmup_count = seq;
+
+  std::vector<std::int64_t> samples;
+  if (plan.count) samples.reserve(*plan.count);
+  auto start = Clock::now();
+  while (!finished(plan, samples.size(), start)) samples.push_back(round_trip());
+  report.elapsed_ns = ns_between(start, Clock::now());
+  report.count = samples.size();
+
+  link.send({}, "the end of the run");
+  link.receive(in, "the end-of-run answer");
+  link.expect_control(in, "end of run");
+  report.rtt = summarize(samples);
+}
+
+void throughput_initiator(Link& link, const PeerPlan& plan, PeerReport& report) {
+  ipc::Bytes out(plan.size), in;
+  std::uint64_t seq = 0;
+  auto send_next = [&] {
+    fill_payload(out, seq, Direction::request);
+    link.send(out, "message");
+    ++seq;
+  };
+  auto sync = [&](std::string_view what) {
+    link.send({}, what);
+    link.receive(in, what);
+    link.expect_control(in, what);
+  };
+
+  auto warm_end = Clock::now() + plan.warmup;
+  while (Clock::now() < warm_end) send_next();
+  sync("the end of the warm-up");
+  report.warmup_count = seq;
+
+  auto start = Clock::now();
+  std::uint64_t sent = 0;
+  while (!finished(plan, sent, start)) {
+    send_next();
+    ++sent;
+  }
+  sync("the end of the run");
+  report.elapsed_ns = ns_between(start, Clock::now());
+  report.count = sent;
+}
+
+template <class Fn>
+int guarded(PeerReport& report, Fn&& fn) {
+  try {
+    fn();
+    return 0;
+  } catch (const std::exception& e) {
+    report.set_error(e.what());
+  }
+  return 1;
+}
+
+}  // namespace
+
+int run_initiator(ipc::Channel& channel, const PeerPlan& plan, PeerReport& report) {
+  return guarded(report, [&] {
+    Link link(channel, plan);
+    if (plan.mode == BenchMode::latency) latency_initiator(link, plan, report);
+    else throughput_initiator(link, plan, report);
+  });
+}
+
+int run_responder(ipc::Channel& channel, const PeerPlan& plan, PeerReport& report) {
+  return guarded(report, [&] {
+    Link link(channel, plan);
+    ipc::Bytes in, reply(plan.size);
+    const bool latency = plan.mode == BenchMode::latency;
+    // latency: one control message ends the run; throughput: the second does.
+    const int controls_to_end = latency ? 1 : 2;
+    int controls = 0;
+    std::uint64_t seq = 0;
+    // The reply to the next request is written ahead, while the initiator is busy, and the
+    // request is checked after answering it: neither is on the measured round trip.
+    if (latency) fill_payload(reply, seq, Direction::reply);
+    for (;;) {
+      link.receive(in, "request");
+      if (in.empty()) {
+        link.send({}, "control answer");
+        if (++controls == controls_to_end) return;
+        continue;
+      }
+      if (latency) link.send(reply, "reply");
+      link.expect_data(in, seq, Direction::request, latency ? "request" : "message");
+      ++seq;
+      if (latency) fill_payload(reply, seq, Direction::reply);
+    }
+  });
+}
+
+int run_idle_initiator(ipc::Channel& channel, std::chrono::nanoseconds idle,
+                       std::chrono::nanoseconds stall_timeout, PeerReport& report) {
+  PeerPlan plan;
+  plan.stall_timeout = stall_timeout;
+  return guarded(report, [&] {
+    Link link(channel, plan);
+    auto start = Clock::now();
+    std::this_thread::sleep_for(idle);
+    report.elapsed_ns = ns_between(start, Clock::now());
+    ipc::Bytes in;
+    link.send({}, "the end of the idle wait");
+    link.receive(in, "the end-of-idle answer");
+    link.expect_control(in, "end of idle wait");
+  });
+}
+
+}  // namespace forkpool::ipcbench::detail

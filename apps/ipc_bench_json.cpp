@@ -117,9 +117,9 @@ void write_json(const std::string& path, const ipcbench::BenchReport& report,
     j["ok"] = i.ok;
     if (i.ok) {
       j["idle_s"] = i.idle_s;
-      j["cpu_s"] = {{"responder_user", i.cpu_user_s}, {"responder_system", i.cpu_sys_s},
-                    {"total", i.cpu_s()}};
-      j["cpu_fraction"] = i.idle_s > 0 ? i.cpu_s() / i.idle_s : 0.0;
+      j["wait_cpu_s"] = i.wait_cpu_s;
+      j["wait_cpu_fraction"] = i.idle_s > 0 ? i.wait_cpu_s / i.idle_s : 0.0;
+      j["process_life_cpu_s"] = i.life_cpu_s;
     } else {
       j["error"] = i.error;
     }
@@ -143,7 +143,8 @@ void write_csv(const std::string& path, const ipcbench::BenchReport& report) {
       "elapsed_s", "rtt_min_ns", "rtt_mean_ns", "rtt_p50_ns", "rtt_p90_ns", "rtt_p99_ns",
       "rtt_p99_9_ns", "rtt_max_ns", "messages_per_s", "bytes_per_s", "seconds_per_copy",
       "cpu_initiator_user_s", "cpu_initiator_system_s", "cpu_responder_user_s",
-      "cpu_responder_system_s", "cpu_per_message_s", "wall_s", "chunk_bytes", "pinned",
+      "cpu_responder_system_s", "cpu_per_message_s", "wall_s", "idle_wait_cpu_s", "chunk_bytes",
+      "pinned",
       "cpu_model", "cores_online", "cores_available", "kernel", "load_average",
       "mq_message_size", "mq_max_messages"};
   constexpr std::size_t kCount = std::size(kColumns);
@@ -207,8 +208,7 @@ void write_csv(const std::string& path, const ipcbench::BenchReport& report) {
           {"messages_per_s", num(1.0 / mc.seconds_per_copy)}, {"bytes_per_s", num(mc.bytes_per_s)}});
   for (const auto& i : report.idle_rows)
     emit({{"kind", "idle"}, {"transport", i.transport.label()}, {"ok", i.ok ? "true" : "false"},
-          {"error", i.error}, {"elapsed_s", num(i.idle_s)}, {"cpu_responder_user_s", num(i.cpu_user_s)},
-          {"cpu_responder_system_s", num(i.cpu_sys_s)}});
+          {"error", i.error}, {"elapsed_s", num(i.idle_s)}, {"idle_wait_cpu_s", num(i.wait_cpu_s)}});
   for (const auto& r : report.runs) {
     cells = {{"kind", "run"},
              {"transport", r.transport.label()},

@@ -83,8 +83,8 @@ void fill_latency(Row& row, const ipcbench::LatencySummary& s) {
   row.latency[4] = format_ns(static_cast<double>(s.max_ns));
 }
 
-std::string transport_note(const RunResult& r, const ipcbench::MachineInfo& m) {
-  if (r.transport.transport == ipc::Transport::mq && m.mq_message_size > 0) {
+std::string transport_note(const RunResult& r) {
+  if (r.transport.transport == ipc::Transport::mq && r.chunk_bytes > 0) {
     std::size_t chunks = (r.size + 8 + r.chunk_bytes - 1) / r.chunk_bytes;
     return fmt::format("chunk {}{}", ipcbench::format_size(r.chunk_bytes),
                        chunks > 1 ? fmt::format(", {} per message", chunks) : "");
@@ -175,7 +175,7 @@ void print_table(std::FILE* out, const BenchReport& report, const ReportSettings
         row.rate = "FAILED";
         failed.push_back(thr);
       }
-      row.note = transport_note(lat ? *lat : *thr, m);
+      row.note = transport_note(lat ? *lat : *thr);
       text += table.row(row);
     }
   }
@@ -183,10 +183,10 @@ void print_table(std::FILE* out, const BenchReport& report, const ReportSettings
   if (!report.idle_rows.empty()) text += "\n";
   for (const auto& idle : report.idle_rows) {
     if (idle.ok)
-      text += fmt::format("idle {}: the waiting process used {} of CPU in {} with nothing to "
-                          "receive ({:.2f}% of a core)\n",
-                          idle.transport.label(), format_ns(idle.cpu_s() * 1e9),
-                          format_ns(idle.idle_s * 1e9), 100.0 * idle.cpu_s() / idle.idle_s);
+      text += fmt::format("idle {}: a receiver blocked {} with nothing to receive used {} of CPU "
+                          "({:.3f}% of a core)\n",
+                          idle.transport.label(), format_ns(idle.idle_s * 1e9),
+                          format_ns(idle.wait_cpu_s * 1e9), 100.0 * idle.wait_cpu_s / idle.idle_s);
     else
       text += fmt::format("idle {}: check failed: {}\n", idle.transport.label(), idle.error);
   }

@@ -79,6 +79,24 @@ TEST_F(Bench, MeasuresEveryTransportSizeAndMode) {
   }
 }
 
+// The bar: an idle shm channel uses no CPU. A receiver that kept spinning would burn
+// most of a core over the wait; one asleep on its eventfd uses next to nothing.
+TEST_F(Bench, IdleShmReceiverSleeps) {
+  BenchOptions o = tiny();
+  o.transports = {{ipc::Transport::shm, false}, {ipc::Transport::shm, true}};
+  o.sizes = {64};
+  o.modes = {BenchMode::latency};
+  o.idle_check = 300ms;
+  BenchReport report = run_ipc_bench(o);
+  ASSERT_EQ(report.idle_rows.size(), 2u);
+  for (const auto& idle : report.idle_rows) {
+    ASSERT_TRUE(idle.ok) << idle.error;
+    EXPECT_GE(idle.idle_s, 0.3);
+    EXPECT_LT(idle.wait_cpu_s, 0.25 * idle.idle_s) << idle.transport.label();
+    EXPECT_GE(idle.life_cpu_s, idle.wait_cpu_s);
+  }
+}
+
 TEST_F(Bench, PinsWhenAsked) {
   BenchOptions o = tiny();
   o.transports = {{ipc::Transport::pipe, false}};

@@ -8,6 +8,7 @@
 #include <new>
 #include <stdexcept>
 
+#include "forkpool/ipc/message_queue.hpp"
 #include "forkpool/ipc/shared_memory.hpp"
 #include "forkpool/ipc/signal_catcher.hpp"
 #include "forkpool/ipcbench/units.hpp"
@@ -129,8 +130,13 @@ RunResult run_one(const BenchOptions& options, const BenchTransport& transport, 
   result.transport = transport;
   result.mode = mode;
   result.size = size;
-  if (transport.transport == ipc::Transport::mq)
-    result.chunk_bytes = static_cast<std::size_t>(machine.mq_message_size);
+  if (transport.transport == ipc::Transport::mq) {
+    // Queues share a per-user budget (RLIMIT_MSGQUEUE) with every other process of this user,
+    // so what a queue gets can change between runs: ask again right before this one.
+    auto limits = ipc::probe_mq_limits();
+    result.chunk_bytes = static_cast<std::size_t>(limits ? limits->message_size
+                                                         : machine.mq_message_size);
+  }
 
   auto pair = ipc::make_channel_pair(transport.transport, channel_options(transport));
   if (!pair) {
@@ -201,6 +207,7 @@ IdleResult idle_check(const BenchOptions& options, const BenchTransport& transpo
   RunReports& reports = *shared.reports;
   PeerPlan plan;
   plan.size = 1;
+  plan.measure_first_wait = true;
   plan.stall_timeout = options.stall_timeout + options.idle_check;
 
   PeerSpec a{[&] {
@@ -232,8 +239,9 @@ IdleResult idle_check(const BenchOptions& options, const BenchTransport& transpo
   }
   result.ok = true;
   result.idle_s = static_cast<double>(reports.initiator.elapsed_ns) * 1e-9;
-  result.cpu_user_s = detail::cpu_seconds(outcome.responder, false);
-  result.cpu_sys_s = detail::cpu_seconds(outcome.responder, true);
+  result.wait_cpu_s = static_cast<double>(reports.responder.first_wait_cpu_ns) * 1e-9;
+  result.life_cpu_s = detail::cpu_seconds(outcome.responder, false) +
+                      detail::cpu_seconds(outcome.responder, true);
   return result;
 }
 

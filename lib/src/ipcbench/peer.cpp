@@ -1,5 +1,7 @@
 #include "peer.hpp"
 
+#include <sys/resource.h>
+
 #include <fmt/core.h>
 
 #include <exception>
@@ -7,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "forkpool/ipc/sys_call.hpp"
 #include "forkpool/ipcbench/payload.hpp"
 
 namespace forkpool::ipcbench::detail {
@@ -69,6 +72,17 @@ class Link {
   ipc::Channel& channel_;
   const PeerPlan& plan_;
 };
+
+// User + system CPU this process has used so far.
+std::int64_t own_cpu_ns() {
+  rusage u{};
+  auto r = ipc::sys_call("getrusage", "self", [&] { return ::getrusage(RUSAGE_SELF, &u); });
+  if (!r) throw PeerFailure(r.error().message());
+  auto ns = [](const timeval& tv) {
+    return static_cast<std::int64_t>(tv.tv_sec) * 1'000'000'000 + tv.tv_usec * 1000;
+  };
+  return ns(u.ru_utime) + ns(u.ru_stime);
+}
 
 // Whether the measured phase that began at `start` with `done` samples is over.
 bool finished(const PeerPlan& plan, std::uint64_t done, Clock::time_point start) {
@@ -172,6 +186,14 @@ int run_responder(ipc::Channel& channel, const PeerPlan& plan, PeerReport& repor
     // The reply to the next request is written ahead, while the initiator is busy, and the
     // request is checked after answering it: neither is on the measured round trip.
     if (latency) fill_payload(reply, seq, Direction::reply);
+    if (plan.measure_first_wait) {
+      std::int64_t before = own_cpu_ns();
+      link.receive(in, "the end of the idle wait");
+      report.first_wait_cpu_ns = own_cpu_ns() - before;
+      link.expect_control(in, "end of idle wait");
+      link.send({}, "control answer");
+      return;
+    }
     for (;;) {
       link.receive(in, "request");
       if (in.empty()) {

@@ -29,6 +29,8 @@ struct PeerPlan {
   std::chrono::nanoseconds duration{0};
   std::optional<std::uint64_t> count;
   std::chrono::nanoseconds stall_timeout{std::chrono::seconds(10)};
+  // Responder: record the CPU its first receive costs (the idle check).
+  bool measure_first_wait = false;
 };
 
 // Each returns the exit code for its process: 0, or 1 with `report.error` set. Called once,

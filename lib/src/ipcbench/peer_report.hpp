@@ -14,13 +14,15 @@ namespace forkpool::ipcbench::detail {
 // it runs; the forking process reads it only after reaping that peer (wait4 orders the two).
 struct PeerReport {
   static constexpr std::uint32_t kMagic = 0x49504342;  // "IPCB"
-  static constexpr std::uint32_t kVersion = 1;
+  static constexpr std::uint32_t kVersion = 2;
 
   std::uint32_t magic = kMagic;
   std::uint32_t version = kVersion;
   std::uint64_t warmup_count = 0;  // round trips or messages before the measured phase
   std::uint64_t count = 0;         // measured ones
   std::int64_t elapsed_ns = 0;     // the measured phase
+  // The idle check's responder: CPU (user + system) it used blocked in its first receive.
+  std::int64_t first_wait_cpu_ns = 0;
   LatencySummary rtt;
   char error[512] = {};
 

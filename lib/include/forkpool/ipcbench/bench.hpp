@@ -123,9 +123,8 @@ struct IdleResult {
   bool ok = false;
   std::string error;
   double idle_s = 0;
-  double cpu_user_s = 0;  // the waiting process's CPU over its whole life
-  double cpu_sys_s = 0;
-  [[nodiscard]] double cpu_s() const noexcept { return cpu_user_s + cpu_sys_s; }
+  double wait_cpu_s = 0;  // user + system CPU of the waiting process during the wait itself
+  double life_cpu_s = 0;  // ... over its whole life (fork, setup and exit included)
 };
 
 struct BenchReport {

@@ -1,0 +1,74 @@
+#pragma once
+// A folder of images through an op chain on the serial, threads or processes backend.
+
+#include <cstddef>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "forkpool/exec/executor.hpp"
+#include "forkpool/images/codec.hpp"
+#include "forkpool/images/image_job.hpp"
+
+namespace forkpool::images {
+
+struct ImageBatchSettings {
+  std::filesystem::path input_dir;
+  std::filesystem::path output_dir;
+  ImageRecipe recipe;
+  bool recursive = false;
+  std::optional<ImageFormat> format;  // nullopt: each output keeps its input's format
+  bool overwrite = false;             // false: an existing output is skipped (a re-run resumes)
+  bool output_inside_input = false;   // allow the output folder to be, or be inside, the input
+};
+
+enum class ItemStatus { pending, done, skipped, failed, cancelled };
+std::string_view to_string(ItemStatus s) noexcept;
+
+// One input file and what became of it. Plain value.
+struct ImageItem {
+  std::filesystem::path relative;  // to the input folder: "trip/img_001.jpg"
+  std::filesystem::path input;
+  std::filesystem::path output;
+  ItemStatus status = ItemStatus::pending;
+  ImageOutcome outcome;  // when done
+  std::string error;     // when failed (or why skipped)
+};
+
+// What run_image_batch will do: every input found, each with its output and, when it will not
+// be processed, why (skipped, or failed at planning). Plain value.
+struct ImageBatch {
+  ImageBatchSettings settings;
+  std::vector<ImageItem> items;  // sorted by relative path
+  [[nodiscard]] std::size_t count(ItemStatus s) const noexcept;
+};
+
+// Checks the settings and lists the inputs. Throws std::invalid_argument for bad settings (no
+// such input folder, output inside input, a bad op, quality out of range) and
+// std::filesystem::filesystem_error when the input folder cannot be listed. Touches nothing.
+ImageBatch plan_image_batch(ImageBatchSettings settings);
+
+struct ImageBatchReport {
+  std::vector<ImageItem> items;  // the plan's items with their final status
+  bool interrupted = false;
+  int interrupt_signal = 0;
+  unsigned workers = 0;
+  double wall_seconds = 0;  // processing only, planning excluded
+  [[nodiscard]] std::size_t count(ItemStatus s) const noexcept;
+  [[nodiscard]] double input_megapixels() const noexcept;  // of the done items
+};
+
+// Called once per processed item as it ends, in completion order, on the calling thread or,
+// for threads, on one pipeline thread at a time.
+using ItemCallback = std::function<void(const ImageItem&)>;
+
+// Creates the output folders and processes every pending item of `batch`. SIGINT and SIGTERM
+// stop the batch: what finished stays, the rest is `cancelled`, and no temporary file is left.
+// processes forks, so call it before this process starts a thread pool. Thread: one batch at a
+// time per process.
+ImageBatchReport run_image_batch(const ImageBatch& batch, const ExecutorOptions& options,
+                                 const ItemCallback& on_item = {});
+
+}  // namespace forkpool::images

@@ -1,0 +1,70 @@
+#pragma once
+// The work done to one image: read and decode, run the op chain, encode and write. The three
+// stages are separate so the threads backend can pipeline them; process_image runs all three.
+
+#include <opencv2/core.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "forkpool/images/codec.hpp"
+#include "forkpool/images/op.hpp"
+
+namespace forkpool::images {
+
+// What is done to every image of a batch, shared by all workers (sent once to each).
+// Plain value, any thread.
+struct ImageRecipe {
+  std::vector<std::string> ops;             // op texts, in order ("resize=800x600>")
+  int quality = 90;                         // JPEG and WebP
+  std::uint64_t max_pixels = 200'000'000;   // larger images are refused before decoding
+
+  [[nodiscard]] std::vector<std::byte> serialize() const;
+  static ImageRecipe deserialize(std::span<const std::byte> bytes);  // throws std::runtime_error
+};
+
+// Figures for one image, for the report. Plain value.
+struct ImageOutcome {
+  std::uint64_t input_bytes = 0;
+  std::uint64_t output_bytes = 0;
+  cv::Size input_size;   // decoded size the right way up, before any op
+  cv::Size output_size;
+  int reduction = 1;     // 2, 4, 8: the JPEG was decoded at that fraction of its size
+  double ms = 0;         // read to written
+
+  [[nodiscard]] std::vector<std::byte> serialize() const;
+  static ImageOutcome deserialize(std::span<const std::byte> bytes);  // throws std::runtime_error
+};
+
+// A decoded image and what is known of it so far.
+struct LoadedImage {
+  cv::Mat pixels;
+  std::size_t next_op = 0;  // 1 when decoding already did the chain's leading resize
+  ImageOutcome outcome;
+};
+
+// When `chain` starts with a resize that shrinks a JPEG of this header by half or more: the
+// largest libjpeg reduction (2, 4 or 8) whose image is still at least the target size.
+// 1 otherwise.
+int jpeg_reduction_for(const ImageHeader& header, const OpChain& chain);
+
+// Reads and decodes `input`. Throws ImageError for bad input (empty, truncated, not an image,
+// too many pixels), with a reason and no path.
+LoadedImage load_image(const std::filesystem::path& input, const OpChain& chain,
+                       const ImageRecipe& recipe);
+
+// Runs the rest of the chain.
+void transform_image(LoadedImage& image, const OpChain& chain);
+
+// Encodes in the format `output`'s extension names and writes it atomically.
+void save_image(LoadedImage& image, const std::filesystem::path& output, const ImageRecipe& recipe);
+
+// All three. Thread: any; the chain is shared read-only.
+ImageOutcome process_image(const std::filesystem::path& input, const std::filesystem::path& output,
+                           const OpChain& chain, const ImageRecipe& recipe);
+
+}  // namespace forkpool::images

@@ -1,0 +1,57 @@
+#pragma once
+// Image operations: small, named, typed units run in a chain (DESIGN.md convention 5).
+
+#include <opencv2/core.hpp>
+
+#include <memory>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace forkpool::images {
+
+// Bad op text ("resize=800y600", "blur", "frobnicate"): the message says what is wrong and
+// what the op accepts.
+struct OpSyntaxError : std::invalid_argument {
+  using std::invalid_argument::invalid_argument;
+};
+
+// One configured step of a chain. run() is const and keeps no state, so one Op may serve any
+// number of threads at once; it throws std::runtime_error when the image does not suit it
+// (a crop outside the image).
+class Op {
+ public:
+  virtual ~Op() = default;
+  [[nodiscard]] virtual cv::Mat run(const cv::Mat& image) const = 0;
+  // For an op that only resizes: the size it gives an image of size `in`, so the decoder may
+  // decode a large JPEG at a reduced scale. nullopt for every other op.
+  [[nodiscard]] virtual std::optional<cv::Size> output_size(cv::Size /*in*/) const {
+    return std::nullopt;
+  }
+};
+
+// What the registry knows of an op: its name, its argument syntax, one line of help, and how
+// to build it from the text after "name=". Constant data, any thread.
+struct OpInfo {
+  std::string_view name;       // "resize"
+  std::string_view arguments;  // "GEOMETRY"; "" when it takes none; "[AMOUNT]" when optional
+  std::string_view help;
+  std::unique_ptr<Op> (*make)(std::string_view arguments);  // throws OpSyntaxError
+};
+
+// Every op, in the order --list-ops prints them.
+std::span<const OpInfo* const> op_registry();
+
+// "name" or "name=ARGS" -> the op. Throws OpSyntaxError.
+std::unique_ptr<Op> parse_op(std::string_view text);
+
+using OpChain = std::vector<std::unique_ptr<Op>>;
+OpChain parse_op_chain(std::span<const std::string> texts);
+
+// Runs the chain's ops from `first` on, in order.
+cv::Mat run_op_chain(const OpChain& chain, cv::Mat image, std::size_t first = 0);
+
+}  // namespace forkpool::images

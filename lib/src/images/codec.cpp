@@ -1,0 +1,132 @@
+// Decoding to 8-bit pixels the right way up, and encoding, over OpenCV's imgcodecs.
+
+#include <fmt/core.h>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <string>
+
+#include "forkpool/images/codec.hpp"
+
+namespace forkpool::images {
+
+namespace {
+
+// 8-bit, 1, 3 or 4 channels: what every op expects.
+cv::Mat to_8bit_gray_bgr_or_bgra(cv::Mat image) {
+  if (image.depth() != CV_8U) {
+    double scale = image.depth() == CV_16U ? 1.0 / 257.0
+                   : image.depth() == CV_32F || image.depth() == CV_64F ? 255.0
+                   : 1.0;
+    cv::Mat converted;
+    image.convertTo(converted, CV_MAKETYPE(CV_8U, image.channels()), scale);
+    image = converted;
+  }
+  if (image.channels() == 2) {  // gray + alpha
+    cv::Mat planes[2], bgra;
+    cv::split(image, planes);
+    cv::Mat merged[4] = {planes[0], planes[0], planes[0], planes[1]};
+    cv::merge(merged, 4, bgra);
+    image = bgra;
+  }
+  return image;
+}
+
+int reduced_flag(int reduction, bool gray) {
+  switch (reduction) {
+    case 2: return gray ? cv::IMREAD_REDUCED_GRAYSCALE_2 : cv::IMREAD_REDUCED_COLOR_2;
+    case 4: return gray ? cv::IMREAD_REDUCED_GRAYSCALE_4 : cv::IMREAD_REDUCED_COLOR_4;
+    case 8: return gray ? cv::IMREAD_REDUCED_GRAYSCALE_8 : cv::IMREAD_REDUCED_COLOR_8;
+    default: return gray ? cv::IMREAD_GRAYSCALE : cv::IMREAD_COLOR;
+  }
+}
+
+}  // namespace
+
+std::string_view to_string(ImageFormat format) noexcept {
+  switch (format) {
+    case ImageFormat::jpeg: return "jpeg";
+    case ImageFormat::png: return "png";
+    case ImageFormat::webp: return "webp";
+    case ImageFormat::tiff: return "tiff";
+  }
+  return "?";
+}
+
+std::string_view extension_for(ImageFormat format) noexcept {
+  return format == ImageFormat::jpeg ? "jpg" : to_string(format);
+}
+
+std::optional<ImageFormat> format_from_name(std::string_view name) noexcept {
+  if (!name.empty() && name.front() == '.') name.remove_prefix(1);
+  std::string lower(name);
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (lower == "jpg" || lower == "jpeg") return ImageFormat::jpeg;
+  if (lower == "png") return ImageFormat::png;
+  if (lower == "webp") return ImageFormat::webp;
+  if (lower == "tif" || lower == "tiff") return ImageFormat::tiff;
+  return std::nullopt;
+}
+
+cv::Mat apply_orientation(cv::Mat image, int orientation) {
+  // The EXIF definitions: which stored row and column are the visual top and left.
+  cv::Mat out;
+  switch (orientation) {
+    case 2: cv::flip(image, out, 1); return out;
+    case 3: cv::flip(image, out, -1); return out;
+    case 4: cv::flip(image, out, 0); return out;
+    case 5: cv::transpose(image, out); return out;
+    case 6: cv::rotate(image, out, cv::ROTATE_90_CLOCKWISE); return out;
+    case 7: cv::transpose(image, out); cv::flip(out, out, -1); return out;
+    case 8: cv::rotate(image, out, cv::ROTATE_90_COUNTERCLOCKWISE); return out;
+    default: return image;
+  }
+}
+
+cv::Mat decode_image(std::span<const std::byte> data, const ImageHeader& header, int reduction) {
+  // Orientation is applied here for every format, the same way, rather than by imdecode,
+  // which applies it to JPEG only and never with IMREAD_UNCHANGED.
+  int flags = cv::IMREAD_UNCHANGED;
+  if (header.format == ImageFormat::jpeg)
+    flags = reduced_flag(reduction, header.channels == 1) | cv::IMREAD_IGNORE_ORIENTATION;
+  const cv::Mat buffer(1, static_cast<int>(data.size()), CV_8U,
+                       const_cast<std::byte*>(data.data()));
+  cv::Mat image;
+  try {
+    image = cv::imdecode(buffer, flags);
+  } catch (const cv::Exception& e) {
+    throw ImageError(fmt::format("cannot decode {}: {}", to_string(header.format), e.err));
+  }
+  if (image.empty())
+    throw ImageError(fmt::format("cannot decode {}: corrupt or unsupported data",
+                                 to_string(header.format)));
+  return apply_orientation(to_8bit_gray_bgr_or_bgra(std::move(image)), header.orientation);
+}
+
+std::vector<unsigned char> encode_image(const cv::Mat& image, ImageFormat format, int quality) {
+  cv::Mat pixels = image;
+  std::vector<int> params;
+  switch (format) {
+    case ImageFormat::jpeg:
+      if (image.channels() == 4) cv::cvtColor(image, pixels, cv::COLOR_BGRA2BGR);
+      params = {cv::IMWRITE_JPEG_QUALITY, quality};
+      break;
+    case ImageFormat::webp: params = {cv::IMWRITE_WEBP_QUALITY, quality}; break;
+    case ImageFormat::png:
+    case ImageFormat::tiff: break;
+  }
+  std::vector<unsigned char> bytes;
+  try {
+    std::string ext = fmt::format(".{}", extension_for(format));
+    if (!cv::imencode(ext, pixels, bytes, params))
+      throw ImageError(fmt::format("cannot encode {}", to_string(format)));
+  } catch (const cv::Exception& e) {
+    throw ImageError(fmt::format("cannot encode {}: {}", to_string(format), e.err));
+  }
+  return bytes;
+}
+
+}  // namespace forkpool::images

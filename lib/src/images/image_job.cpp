@@ -1,0 +1,160 @@
+#include "forkpool/images/image_job.hpp"
+
+#include <fmt/core.h>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+
+#include "forkpool/images/files.hpp"
+#include "forkpool/images/geometry.hpp"
+
+namespace forkpool::images {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Compressed images are rarely more than a few bytes per pixel; this only stops a runaway read.
+constexpr std::uint64_t kMaxFileBytes = std::uint64_t{4} << 30;
+
+std::vector<std::byte> to_bytes(const std::string& text) {
+  const auto* p = reinterpret_cast<const std::byte*>(text.data());
+  return {p, p + text.size()};
+}
+
+nlohmann::json parse_json(std::span<const std::byte> bytes, const char* what) {
+  auto json = nlohmann::json::parse(reinterpret_cast<const char*>(bytes.data()),
+                                    reinterpret_cast<const char*>(bytes.data() + bytes.size()),
+                                    nullptr, /*allow_exceptions=*/false);
+  if (json.is_discarded() || !json.is_object())
+    throw std::runtime_error(fmt::format("malformed {} message", what));
+  return json;
+}
+
+std::string_view display_name(ImageFormat format) {
+  switch (format) {
+    case ImageFormat::jpeg: return "JPEG";
+    case ImageFormat::png: return "PNG";
+    case ImageFormat::webp: return "WebP";
+    case ImageFormat::tiff: return "TIFF";
+  }
+  return "image";
+}
+
+}  // namespace
+
+std::vector<std::byte> ImageRecipe::serialize() const {
+  return to_bytes(nlohmann::json{{"ops", ops}, {"quality", quality}, {"max_pixels", max_pixels}}.dump());
+}
+
+ImageRecipe ImageRecipe::deserialize(std::span<const std::byte> bytes) {
+  auto json = parse_json(bytes, "recipe");
+  ImageRecipe r;
+  r.ops = json.at("ops").get<std::vector<std::string>>();
+  r.quality = json.at("quality").get<int>();
+  r.max_pixels = json.at("max_pixels").get<std::uint64_t>();
+  return r;
+}
+
+std::vector<std::byte> ImageOutcome::serialize() const {
+  return to_bytes(nlohmann::json{{"ib", input_bytes},
+                                 {"ob", output_bytes},
+                                 {"iw", input_size.width},
+                                 {"ih", input_size.height},
+                                 {"ow", output_size.width},
+                                 {"oh", output_size.height},
+                                 {"r", reduction},
+                                 {"ms", ms}}
+                      .dump());
+}
+
+ImageOutcome ImageOutcome::deserialize(std::span<const std::byte> bytes) {
+  auto json = parse_json(bytes, "result");
+  ImageOutcome o;
+  o.input_bytes = json.at("ib").get<std::uint64_t>();
+  o.output_bytes = json.at("ob").get<std::uint64_t>();
+  o.input_size = {json.at("iw").get<int>(), json.at("ih").get<int>()};
+  o.output_size = {json.at("ow").get<int>(), json.at("oh").get<int>()};
+  o.reduction = json.at("r").get<int>();
+  o.ms = json.at("ms").get<double>();
+  return o;
+}
+
+int jpeg_reduction_for(const ImageHeader& header, const OpChain& chain) {
+  if (header.format != ImageFormat::jpeg || chain.empty() || header.size.empty()) return 1;
+  const cv::Size full = header.oriented_size();
+  auto target = chain.front()->output_size(full);
+  if (!target || target->width >= full.width || target->height >= full.height) return 1;
+  // libjpeg's scaled sizes round up: ceil(side / reduction).
+  auto fits = [&](int r) {
+    return (full.width + r - 1) / r >= target->width && (full.height + r - 1) / r >= target->height;
+  };
+  for (int r : {8, 4, 2})
+    if (fits(r)) return r;
+  return 1;
+}
+
+LoadedImage load_image(const std::filesystem::path& input, const OpChain& chain,
+                       const ImageRecipe& recipe) {
+  const auto start = Clock::now();
+  const auto data = read_file(input, kMaxFileBytes);
+  const auto header = probe_image(data);
+  if (!header) throw ImageError("not a JPEG, PNG, WebP or TIFF image");
+  if (!header->complete)
+    throw ImageError(fmt::format("truncated {} (the file ends before the image does)",
+                                 display_name(header->format)));
+  const auto pixels = static_cast<std::uint64_t>(header->size.width) *
+                      static_cast<std::uint64_t>(header->size.height);
+  if (recipe.max_pixels > 0 && pixels > recipe.max_pixels)
+    throw ImageError(fmt::format("too large to decode: {}x{} is {:.0f} megapixels (limit {:.0f}, "
+                                 "see --max-megapixels)",
+                                 header->size.width, header->size.height, pixels / 1e6,
+                                 recipe.max_pixels / 1e6));
+  LoadedImage image;
+  image.outcome.input_bytes = data.size();
+  image.outcome.reduction = jpeg_reduction_for(*header, chain);
+  image.pixels = decode_image(data, *header, image.outcome.reduction);
+  if (image.outcome.reduction > 1) {
+    // The leading resize's target comes from the full size, so the output is the same size
+    // as without the reduction; only the decoding work shrank.
+    image.outcome.input_size = header->oriented_size();
+    image.pixels = resize_image(image.pixels, *chain.front()->output_size(image.outcome.input_size));
+    image.next_op = 1;
+  } else {
+    image.outcome.input_size = image.pixels.size();
+  }
+  image.outcome.ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+  return image;
+}
+
+void transform_image(LoadedImage& image, const OpChain& chain) {
+  const auto start = Clock::now();
+  try {
+    image.pixels = run_op_chain(chain, std::move(image.pixels), image.next_op);
+  } catch (const cv::Exception& e) {
+    throw ImageError(fmt::format("op failed: {}", e.err));  // e.what() spans several lines
+  }
+  image.next_op = chain.size();
+  image.outcome.ms += std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+void save_image(LoadedImage& image, const std::filesystem::path& output, const ImageRecipe& recipe) {
+  const auto start = Clock::now();
+  auto format = format_from_name(output.extension().native());
+  if (!format) throw ImageError(fmt::format("no image format for '{}'", output.extension().native()));
+  const auto bytes = encode_image(image.pixels, *format, recipe.quality);
+  write_file_atomically(output, bytes);
+  image.outcome.output_bytes = bytes.size();
+  image.outcome.output_size = image.pixels.size();
+  image.outcome.ms += std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+ImageOutcome process_image(const std::filesystem::path& input, const std::filesystem::path& output,
+                           const OpChain& chain, const ImageRecipe& recipe) {
+  LoadedImage image = load_image(input, chain, recipe);
+  transform_image(image, chain);
+  save_image(image, output, recipe);
+  return image.outcome;
+}
+
+}  // namespace forkpool::images

@@ -1,0 +1,42 @@
+#pragma once
+// Temporary folders and small synthetic images for the images tests.
+
+#include <opencv2/core.hpp>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace forkpool::testing {
+
+// A fresh folder under /tmp, removed with everything in it when the object dies.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  [[nodiscard]] const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// A smooth colour gradient with some texture, `channels` 1, 3 or 4 (alpha a radial fade), so
+// every op has something to work on. Deterministic in `seed`.
+cv::Mat synthetic_image(int width, int height, int channels = 3, int seed = 0);
+
+// Writes `image` to `path` in the format of its extension; creates the parent folders.
+void write_image(const std::filesystem::path& path, const cv::Mat& image);
+
+std::string read_bytes(const std::filesystem::path& path);
+void write_bytes(const std::filesystem::path& path, const std::string& bytes);
+
+// Every regular file under `root`, relative to it, sorted.
+std::vector<std::string> files_under(const std::filesystem::path& root);
+
+// The sample images shipped in data/images.
+std::filesystem::path sample_image(const std::string& name);
+
+}  // namespace forkpool::testing

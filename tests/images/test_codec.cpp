@@ -1,0 +1,194 @@
+// Header probing, decoding the right way up (EXIF orientation), reduced-size JPEG decoding,
+// and encoding in each format.
+
+#include <gtest/gtest.h>
+
+#include <opencv2/imgcodecs.hpp>
+
+#include "common/leak_check.hpp"
+#include "forkpool/images/codec.hpp"
+#include "forkpool/images/image_job.hpp"
+#include "image_test_support.hpp"
+
+namespace forkpool::images {
+namespace {
+
+using namespace forkpool::testing;
+using CodecTest = LeakCheckedTest;
+
+std::span<const std::byte> as_bytes(const std::string& s) {
+  return {reinterpret_cast<const std::byte*>(s.data()), s.size()};
+}
+
+ImageHeader probe_file(const std::string& sample) {
+  auto header = probe_image(as_bytes(read_bytes(sample_image(sample))));
+  EXPECT_TRUE(header) << sample;
+  return header.value_or(ImageHeader{});
+}
+
+TEST_F(CodecTest, ProbeReadsSizeAndFormatOfEachSample) {
+  struct Case { const char* name; ImageFormat format; cv::Size size; };
+  for (const Case& c : {Case{"rocket.jpg", ImageFormat::jpeg, {640, 427}},
+                        Case{"logo.png", ImageFormat::png, {500, 500}},
+                        Case{"chelsea.webp", ImageFormat::webp, {451, 300}},
+                        Case{"astronaut.tiff", ImageFormat::tiff, {512, 512}}}) {
+    ImageHeader h = probe_file(c.name);
+    EXPECT_EQ(h.format, c.format) << c.name;
+    EXPECT_EQ(h.size, c.size) << c.name;
+    EXPECT_TRUE(h.complete) << c.name;
+    EXPECT_EQ(h.orientation, 1) << c.name;
+  }
+}
+
+TEST_F(CodecTest, ProbeReadsExifOrientation) {
+  ImageHeader h = probe_file("coffee_exif6.jpg");
+  EXPECT_EQ(h.orientation, 6);
+  EXPECT_EQ(h.size, cv::Size(400, 600));
+  EXPECT_EQ(h.oriented_size(), cv::Size(600, 400));
+}
+
+TEST_F(CodecTest, ProbeSeesTruncatedFiles) {
+  for (const char* name : {"rocket.jpg", "logo.png", "chelsea.webp"}) {
+    std::string bytes = read_bytes(sample_image(name));
+    auto header = probe_image(as_bytes(bytes.substr(0, bytes.size() * 2 / 3)));
+    ASSERT_TRUE(header) << name;
+    EXPECT_FALSE(header->complete) << name;
+  }
+}
+
+TEST_F(CodecTest, ProbeRefusesWhatIsNotAnImage) {
+  EXPECT_FALSE(probe_image(as_bytes("just some text, not an image")));
+  EXPECT_FALSE(probe_image(as_bytes("")));
+}
+
+// The orientation byte of coffee_exif6.jpg, set to `orientation`.
+std::string coffee_with_orientation(int orientation) {
+  std::string bytes = read_bytes(sample_image("coffee_exif6.jpg"));
+  // The sample's EXIF is big-endian ("MM"): tag 0x0112, type SHORT, count 1, then the value.
+  const std::string entry("\x01\x12\x00\x03\x00\x00\x00\x01\x00", 9);
+  auto at = bytes.find(entry);
+  EXPECT_NE(at, std::string::npos);
+  bytes[at + 9] = static_cast<char>(orientation);
+  return bytes;
+}
+
+TEST_F(CodecTest, OrientationMatchesOpenCvsOwnForAllEight) {
+  for (int orientation = 1; orientation <= 8; ++orientation) {
+    const std::string bytes = coffee_with_orientation(orientation);
+    auto header = probe_image(as_bytes(bytes));
+    ASSERT_TRUE(header);
+    ASSERT_EQ(header->orientation, orientation);
+    cv::Mat ours = decode_image(as_bytes(bytes), *header);
+    std::vector<uchar> buffer(bytes.begin(), bytes.end());
+    cv::Mat theirs = cv::imdecode(buffer, cv::IMREAD_COLOR);  // applies EXIF orientation
+    ASSERT_EQ(ours.size(), theirs.size()) << orientation;
+    EXPECT_EQ(cv::norm(ours, theirs, cv::NORM_INF), 0) << orientation;
+  }
+}
+
+TEST_F(CodecTest, ExifRotatedSampleDecodesUpright) {
+  auto bytes = read_bytes(sample_image("coffee_exif6.jpg"));
+  cv::Mat image = decode_image(as_bytes(bytes), *probe_image(as_bytes(bytes)));
+  EXPECT_EQ(image.size(), cv::Size(600, 400));
+}
+
+TEST_F(CodecTest, AlphaSurvivesPngDecoding) {
+  auto bytes = read_bytes(sample_image("logo.png"));
+  cv::Mat image = decode_image(as_bytes(bytes), *probe_image(as_bytes(bytes)));
+  EXPECT_EQ(image.type(), CV_8UC4);
+}
+
+TEST_F(CodecTest, SixteenBitImagesBecomeEightBit) {
+  cv::Mat wide(20, 30, CV_16UC3, cv::Scalar(65535, 257 * 100, 0));
+  std::vector<uchar> png;
+  ASSERT_TRUE(cv::imencode(".png", wide, png));
+  std::span<const std::byte> bytes(reinterpret_cast<const std::byte*>(png.data()), png.size());
+  cv::Mat image = decode_image(bytes, *probe_image(bytes));
+  ASSERT_EQ(image.type(), CV_8UC3);
+  EXPECT_EQ(image.at<cv::Vec3b>(0, 0), cv::Vec3b(255, 100, 0));
+}
+
+TEST_F(CodecTest, CorruptDataIsAnImageError) {
+  std::string png = "\x89PNG\r\n\x1a\n" + std::string(100, 'x') + "IEND";
+  auto png_header = probe_image(as_bytes(png));
+  ASSERT_TRUE(png_header);
+  EXPECT_THROW((void)decode_image(as_bytes(png), *png_header), ImageError);
+}
+
+TEST_F(CodecTest, ReductionIsTheLargestThatStillCoversTheTarget) {
+  auto chain_of = [](std::vector<std::string> ops) { return parse_op_chain(ops); };
+  ImageHeader big;
+  big.format = ImageFormat::jpeg;
+  big.size = {5120, 2880};
+  EXPECT_EQ(jpeg_reduction_for(big, chain_of({"resize=1024x1024"})), 4);
+  EXPECT_EQ(jpeg_reduction_for(big, chain_of({"resize=640x"})), 8);
+  EXPECT_EQ(jpeg_reduction_for(big, chain_of({"resize=50%"})), 2);
+  EXPECT_EQ(jpeg_reduction_for(big, chain_of({"resize=60%"})), 1);
+  EXPECT_EQ(jpeg_reduction_for(big, chain_of({"resize=2000x2000!"})), 1);
+  EXPECT_EQ(jpeg_reduction_for(big, chain_of({"blur=2", "resize=1024x1024"})), 1);
+  EXPECT_EQ(jpeg_reduction_for(big, chain_of({"resize=8000x8000>"})), 1);
+  big.size = {2880, 5120};
+  big.orientation = 6;  // the target comes from the upright size
+  EXPECT_EQ(jpeg_reduction_for(big, chain_of({"resize=1024x"})), 4);  // 2 if taken as stored
+  ImageHeader png = big;
+  png.format = ImageFormat::png;
+  EXPECT_EQ(jpeg_reduction_for(png, chain_of({"resize=1024x1024"})), 1);
+}
+
+TEST_F(CodecTest, ReducedDecodeGivesTheExactSizeAndNearlyTheSamePixels) {
+  TempDir dir;
+  write_image(dir / "big.jpg", synthetic_image(1600, 1200));
+  std::vector<std::string> ops{"resize=400x"};
+  const auto chain = parse_op_chain(ops);
+  ImageRecipe recipe;
+  recipe.ops = ops;
+  LoadedImage reduced = load_image(dir / "big.jpg", chain, recipe);
+  EXPECT_EQ(reduced.outcome.reduction, 4);
+  EXPECT_EQ(reduced.next_op, 1u);
+  transform_image(reduced, chain);
+  ASSERT_EQ(reduced.pixels.size(), cv::Size(400, 300));
+  cv::Mat full = cv::imread((dir / "big.jpg").native(), cv::IMREAD_COLOR), reference;
+  reference = chain.front()->run(full);
+  EXPECT_LT(cv::norm(reduced.pixels, reference, cv::NORM_L1) / reference.total() / 3, 4.0);
+}
+
+TEST_F(CodecTest, EncodesEveryFormatSoItDecodesBack) {
+  const cv::Mat image = synthetic_image(64, 48);
+  for (ImageFormat format : {ImageFormat::jpeg, ImageFormat::png, ImageFormat::webp, ImageFormat::tiff}) {
+    auto bytes = encode_image(image, format, 90);
+    std::span<const std::byte> view(reinterpret_cast<const std::byte*>(bytes.data()), bytes.size());
+    auto header = probe_image(view);
+    ASSERT_TRUE(header) << to_string(format);
+    EXPECT_EQ(header->format, format);
+    cv::Mat back = decode_image(view, *header);
+    EXPECT_EQ(back.size(), image.size()) << to_string(format);
+    if (format == ImageFormat::png || format == ImageFormat::tiff) {
+      EXPECT_EQ(cv::norm(back, image, cv::NORM_INF), 0) << to_string(format);
+    }
+  }
+}
+
+TEST_F(CodecTest, JpegDropsAlphaPngKeepsIt) {
+  const cv::Mat rgba = synthetic_image(32, 32, 4);
+  auto jpeg = encode_image(rgba, ImageFormat::jpeg, 90);
+  EXPECT_EQ(cv::imdecode(jpeg, cv::IMREAD_UNCHANGED).channels(), 3);
+  auto png = encode_image(rgba, ImageFormat::png, 90);
+  EXPECT_EQ(cv::imdecode(png, cv::IMREAD_UNCHANGED).channels(), 4);
+}
+
+TEST_F(CodecTest, QualityChangesJpegSize) {
+  const cv::Mat image = synthetic_image(128, 96);
+  EXPECT_LT(encode_image(image, ImageFormat::jpeg, 20).size(), encode_image(image, ImageFormat::jpeg, 95).size());
+}
+
+TEST_F(CodecTest, FormatNamesAndExtensions) {
+  EXPECT_EQ(format_from_name(".JPEG"), ImageFormat::jpeg);
+  EXPECT_EQ(format_from_name("jpg"), ImageFormat::jpeg);
+  EXPECT_EQ(format_from_name("tif"), ImageFormat::tiff);
+  EXPECT_EQ(format_from_name("WebP"), ImageFormat::webp);
+  EXPECT_FALSE(format_from_name("gif"));
+  EXPECT_EQ(extension_for(ImageFormat::jpeg), "jpg");
+}
+
+}  // namespace
+}  // namespace forkpool::images

@@ -1,0 +1,89 @@
+// Geometry and crop-region syntax and the sizes they give.
+
+#include <gtest/gtest.h>
+
+#include "common/leak_check.hpp"
+#include "forkpool/images/geometry.hpp"
+
+namespace forkpool::images {
+namespace {
+
+using forkpool::testing::LeakCheckedTest;
+using GeometryTest = LeakCheckedTest;
+
+cv::Size resized(std::string_view geometry, cv::Size in) { return parse_geometry(geometry).apply(in); }
+
+TEST_F(GeometryTest, FitInsideKeepsAspectAndHitsTheLimitingSide) {
+  EXPECT_EQ(resized("800x600", {1600, 900}), cv::Size(800, 450));
+  EXPECT_EQ(resized("800x600", {900, 1600}), cv::Size(338, 600));
+  EXPECT_EQ(resized("1024x1024", {5120, 2880}), cv::Size(1024, 576));
+  EXPECT_EQ(resized("800x600", {400, 300}), cv::Size(800, 600));  // enlarges without '>'
+}
+
+TEST_F(GeometryTest, OneSideKeepsAspect) {
+  EXPECT_EQ(resized("800x", {1600, 900}), cv::Size(800, 450));
+  EXPECT_EQ(resized("x300", {1600, 900}), cv::Size(533, 300));
+  EXPECT_EQ(resized("800", {1600, 900}), cv::Size(800, 450));
+}
+
+TEST_F(GeometryTest, PercentScalesBothSides) {
+  EXPECT_EQ(resized("50%", {641, 427}), cv::Size(321, 214));
+  EXPECT_EQ(resized("200%", {10, 5}), cv::Size(20, 10));
+  EXPECT_EQ(resized("1%", {10, 10}), cv::Size(1, 1));  // never below one pixel
+}
+
+TEST_F(GeometryTest, ShrinkOnlyLeavesSmallerImagesAlone) {
+  EXPECT_EQ(resized("800x600>", {400, 300}), cv::Size(400, 300));
+  EXPECT_EQ(resized("800x600>", {1600, 900}), cv::Size(800, 450));
+  EXPECT_EQ(resized("800x600>", {700, 700}), cv::Size(600, 600));
+  EXPECT_EQ(resized("50%>", {100, 100}), cv::Size(50, 50));
+}
+
+TEST_F(GeometryTest, EnlargeOnlyLeavesLargerImagesAlone) {
+  EXPECT_EQ(resized("800x600<", {1600, 900}), cv::Size(1600, 900));
+  EXPECT_EQ(resized("800x600<", {400, 200}), cv::Size(800, 400));
+}
+
+TEST_F(GeometryTest, ExactIgnoresAspect) {
+  EXPECT_EQ(resized("800x600!", {1600, 900}), cv::Size(800, 600));
+  EXPECT_EQ(resized("64x64!", {10, 300}), cv::Size(64, 64));
+  EXPECT_EQ(resized("800x600!>", {400, 300}), cv::Size(400, 300));
+}
+
+TEST_F(GeometryTest, BadSyntaxIsRefusedWithTheAcceptedForms) {
+  for (std::string_view bad : {"", "x", "800y600", "-5x10", "0x100", "100x0", "abc", "50%%",
+                               "0%", "800x600<>", "8000000x10", "12.5x10", ">"}) {
+    try {
+      (void)parse_geometry(bad);
+      ADD_FAILURE() << "accepted '" << bad << "'";
+    } catch (const std::invalid_argument& e) {
+      EXPECT_NE(std::string(e.what()).find("expected WxH"), std::string::npos) << e.what();
+    }
+  }
+}
+
+TEST_F(GeometryTest, CropRegionParsesSizeAndOffsets) {
+  EXPECT_EQ(parse_crop_region("640x480+10+20").rect, cv::Rect(10, 20, 640, 480));
+  EXPECT_EQ(parse_crop_region("64x48").rect, cv::Rect(0, 0, 64, 48));
+  EXPECT_EQ(parse_crop_region("64x48-8+4").rect, cv::Rect(-8, 4, 64, 48));
+}
+
+TEST_F(GeometryTest, CropRegionIsClippedToTheImage) {
+  EXPECT_EQ(parse_crop_region("100x100+50+50").clip({120, 80}), cv::Rect(50, 50, 70, 30));
+  EXPECT_THROW((void)parse_crop_region("10x10+200+0").clip({120, 80}), std::runtime_error);
+}
+
+TEST_F(GeometryTest, BadCropRegionIsRefused) {
+  for (std::string_view bad : {"", "640", "x480", "640x", "640x480+10", "640x480+a+b", "640x480+1+2+3",
+                               "0x10+1+1"})
+    EXPECT_THROW((void)parse_crop_region(bad), std::invalid_argument) << bad;
+}
+
+TEST_F(GeometryTest, ResizeImageGivesExactlyTheAskedSize) {
+  cv::Mat image(300, 400, CV_8UC3, cv::Scalar(10, 20, 30));
+  for (cv::Size to : {cv::Size(100, 75), cv::Size(333, 250), cv::Size(800, 10), cv::Size(400, 300)})
+    EXPECT_EQ(resize_image(image, to).size(), to);
+}
+
+}  // namespace
+}  // namespace forkpool::images

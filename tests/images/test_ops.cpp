@@ -1,0 +1,146 @@
+// Every op of the registry: its parameters, its output's size and channels, bad arguments.
+
+#include <gtest/gtest.h>
+
+#include <opencv2/imgproc.hpp>
+
+#include <set>
+
+#include "common/leak_check.hpp"
+#include "forkpool/images/op.hpp"
+#include "image_test_support.hpp"
+
+namespace forkpool::images {
+namespace {
+
+using forkpool::testing::LeakCheckedTest;
+using forkpool::testing::synthetic_image;
+using OpsTest = LeakCheckedTest;
+
+cv::Mat run(std::string_view op, const cv::Mat& image) { return parse_op(op)->run(image); }
+
+TEST_F(OpsTest, RegistryHasEveryOpOnceWithHelp) {
+  std::set<std::string_view> names;
+  for (const OpInfo* info : op_registry()) {
+    EXPECT_TRUE(names.insert(info->name).second) << info->name;
+    EXPECT_FALSE(info->help.empty()) << info->name;
+  }
+  for (std::string_view expected : {"resize", "crop", "rotate", "flip", "gray", "blur", "sharpen",
+                                    "edges", "threshold", "equalize", "invert", "denoise"})
+    EXPECT_TRUE(names.contains(expected)) << expected;
+}
+
+TEST_F(OpsTest, UnknownOpNamesTheKnownOnes) {
+  try {
+    (void)parse_op("frobnicate=3");
+    FAIL();
+  } catch (const OpSyntaxError& e) {
+    EXPECT_NE(std::string(e.what()).find("unknown op 'frobnicate'"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("resize"), std::string::npos);
+  }
+}
+
+TEST_F(OpsTest, MissingOrStrayArgumentsAreRefused) {
+  for (std::string_view bad : {"resize", "crop", "rotate", "flip", "blur", "resize=", "rotate=45",
+                               "flip=d", "blur=0", "blur=-1", "blur=x", "sharpen=-1", "gray=1",
+                               "edges=5", "threshold=2", "invert=yes", "equalize=0", "denoise=abc",
+                               "crop=10x10+1", "resize=10y10"})
+    EXPECT_THROW((void)parse_op(bad), OpSyntaxError) << bad;
+}
+
+TEST_F(OpsTest, ResizeGivesTheGeometrysSize) {
+  const cv::Mat image = synthetic_image(120, 80);
+  EXPECT_EQ(run("resize=60x60", image).size(), cv::Size(60, 40));
+  EXPECT_EQ(run("resize=50%", image).size(), cv::Size(60, 40));
+  EXPECT_EQ(run("resize=30x30!", image).size(), cv::Size(30, 30));
+  EXPECT_EQ(run("resize=240x>", image).size(), cv::Size(120, 80));
+  EXPECT_EQ(parse_op("resize=60x60")->output_size({120, 80}), cv::Size(60, 40));
+}
+
+TEST_F(OpsTest, OnlyResizeAnnouncesItsOutputSize) {
+  for (const OpInfo* info : op_registry()) {
+    if (info->name == "resize") continue;
+    std::string text(info->name);
+    if (info->name == "crop") text += "=10x10+0+0";
+    else if (info->name == "rotate") text += "=90";
+    else if (info->name == "flip") text += "=h";
+    else if (info->name == "blur") text += "=1";
+    EXPECT_FALSE(parse_op(text)->output_size({100, 100})) << text;
+  }
+}
+
+TEST_F(OpsTest, CropKeepsTheRegion) {
+  const cv::Mat image = synthetic_image(120, 80);
+  cv::Mat out = run("crop=50x40+10+20", image);
+  ASSERT_EQ(out.size(), cv::Size(50, 40));
+  EXPECT_EQ(cv::norm(out, image(cv::Rect(10, 20, 50, 40)), cv::NORM_INF), 0);
+  EXPECT_EQ(run("crop=500x500+100+60", image).size(), cv::Size(20, 20));
+  EXPECT_THROW((void)run("crop=5x5+200+200", image), std::runtime_error);
+}
+
+TEST_F(OpsTest, RotateTurnsClockwise) {
+  const cv::Mat image = synthetic_image(120, 80);
+  cv::Mat r90 = run("rotate=90", image);
+  ASSERT_EQ(r90.size(), cv::Size(80, 120));
+  // Clockwise: the top-left pixel ends up top-right.
+  EXPECT_EQ(r90.at<cv::Vec3b>(0, 79), image.at<cv::Vec3b>(0, 0));
+  EXPECT_EQ(run("rotate=180", image).size(), cv::Size(120, 80));
+  EXPECT_EQ(run("rotate=270", image).size(), cv::Size(80, 120));
+}
+
+TEST_F(OpsTest, FlipMirrors) {
+  const cv::Mat image = synthetic_image(120, 80);
+  EXPECT_EQ(run("flip=h", image).at<cv::Vec3b>(5, 119), image.at<cv::Vec3b>(5, 0));
+  EXPECT_EQ(run("flip=v", image).at<cv::Vec3b>(79, 5), image.at<cv::Vec3b>(0, 5));
+}
+
+TEST_F(OpsTest, GrayGivesOneChannelAndKeepsAlpha) {
+  EXPECT_EQ(run("gray", synthetic_image(64, 48)).channels(), 1);
+  const cv::Mat rgba = synthetic_image(64, 48, 4);
+  cv::Mat out = run("gray", rgba);
+  ASSERT_EQ(out.channels(), 4);
+  cv::Mat a_in, a_out;
+  cv::extractChannel(rgba, a_in, 3);
+  cv::extractChannel(out, a_out, 3);
+  EXPECT_EQ(cv::norm(a_in, a_out, cv::NORM_INF), 0);
+}
+
+TEST_F(OpsTest, FiltersKeepSizeAndChannels) {
+  for (int channels : {1, 3, 4}) {
+    const cv::Mat image = synthetic_image(64, 48, channels);
+    for (std::string_view op : {"blur=1.5", "sharpen", "sharpen=2", "equalize", "equalize=3",
+                                "invert", "denoise", "denoise=3"}) {
+      cv::Mat out = run(op, image);
+      EXPECT_EQ(out.size(), image.size()) << op << " on " << channels;
+      EXPECT_EQ(out.type(), image.type()) << op << " on " << channels;
+      EXPECT_GT(cv::norm(out, image, cv::NORM_L1), 0) << op << " changed nothing on " << channels;
+    }
+  }
+}
+
+TEST_F(OpsTest, InvertTwiceIsTheIdentity) {
+  const cv::Mat image = synthetic_image(64, 48, 4);
+  EXPECT_EQ(cv::norm(run("invert", run("invert", image)), image, cv::NORM_INF), 0);
+}
+
+TEST_F(OpsTest, EdgesAndThresholdGiveBinaryMasks) {
+  const cv::Mat image = synthetic_image(96, 64);
+  for (std::string_view op : {"edges", "threshold"}) {
+    cv::Mat out = run(op, image);
+    ASSERT_EQ(out.type(), CV_8UC1) << op;
+    EXPECT_EQ(out.size(), image.size());
+    const int white = cv::countNonZero(out == 255), black = cv::countNonZero(out == 0);
+    EXPECT_EQ(white + black, out.rows * out.cols) << op;
+    EXPECT_GT(white, 0) << op;
+    EXPECT_GT(black, 0) << op;
+  }
+}
+
+TEST_F(OpsTest, ChainRunsInOrder) {
+  std::vector<std::string> texts{"crop=100x50+0+0", "rotate=90", "resize=50%"};
+  auto chain = parse_op_chain(texts);
+  EXPECT_EQ(run_op_chain(chain, synthetic_image(120, 80)).size(), cv::Size(25, 50));
+}
+
+}  // namespace
+}  // namespace forkpool::images

@@ -172,26 +172,37 @@ void setup(CLI::App& root, CommandRunner& chosen) {
   cmd->add_option("--transport", flags.transports,
                   "Transports, comma-separated: pipe,unix,tcp,mq,shm (shm = shm-spin and "
                   "shm-block). Default: all")
-      ->delimiter(',');
+      ->delimiter(',')
+      ->type_name("LIST");
   cmd->add_option("--sizes", flags.sizes, "Message sizes, comma-separated (default 64,4K,64K,1M,16M)")
-      ->delimiter(',');
+      ->delimiter(',')
+      ->type_name("LIST");
   cmd->add_option("--mode", flags.modes, "latency, throughput or both (default both)")
-      ->delimiter(',');
+      ->delimiter(',')
+      ->type_name("LIST");
   auto* duration = cmd->add_option("--duration", flags.duration,
-                                   "Measured time per run, after the warm-up (default 300ms)");
+                                   "Measured time per run, after the warm-up (default 300ms)")
+                       ->type_name("TIME");
   auto* count = cmd->add_option("--count", flags.count,
                                 "Measured round trips (latency) or messages (throughput) per run, "
                                 "instead of --duration")
-                    ->check(CLI::PositiveNumber);
+                    ->check(CLI::PositiveNumber)
+                    ->type_name("N");
   duration->excludes(count);
-  cmd->add_option("--warmup", flags.warmup, "Warm-up time per run, not measured (default 100ms)");
+  cmd->add_option("--warmup", flags.warmup, "Warm-up time per run, not measured (default 100ms)")
+      ->type_name("TIME");
   cmd->add_option("--pin", flags.pin,
                   "Pin the two processes to these CPUs (initiator,responder), e.g. 0,1")
-      ->delimiter(',');
-  cmd->add_option("--json", flags.json_path, "Write every figure and the machine to FILE as JSON");
-  cmd->add_option("--csv", flags.csv_path, "Write every figure and the machine to FILE as CSV");
+      ->delimiter(',')
+      ->type_name("CPU,CPU");
+  cmd->add_option("--json", flags.json_path, "Write every figure and the machine to FILE as JSON")
+      ->type_name("FILE");
+  cmd->add_option("--csv", flags.csv_path, "Write every figure and the machine to FILE as CSV")
+      ->type_name("FILE");
   cmd->add_option("--plot", flags.plot_path,
-                  "Draw latency and throughput against size into FILE.png (needs gnuplot)");
+                  "Draw latency and throughput against size into FILE.png (needs gnuplot; "
+                  "without it: a message, the other outputs, exit code 2)")
+      ->type_name("FILE");
   cmd->add_flag("-q,--quiet", flags.quiet, "Print no table and no progress, only errors");
   cmd->callback([&chosen] { chosen = [] { return run_ipc_bench(flags); }; });
 }

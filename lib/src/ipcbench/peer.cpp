@@ -32,14 +32,25 @@ class Link {
  public:
   Link(ipc::Channel& channel, const PeerPlan& plan) : channel_(channel), plan_(plan) {}
 
+  // The deadline for an operation starting at `now`. The measured loops pass a time they have
+  // read anyway: a clock read costs tens of nanoseconds, a visible part of a shm round trip.
+  [[nodiscard]] ipc::Deadline deadline_from(Clock::time_point now) const {
+    return ipc::Deadline::at(now + plan_.stall_timeout);
+  }
+  [[nodiscard]] ipc::Deadline fresh_deadline() const { return deadline_from(Clock::now()); }
+
   void send(std::span<const std::byte> message, std::string_view what) {
-    auto r = channel_.send(message, ipc::Deadline::after(plan_.stall_timeout));
+    send(message, what, fresh_deadline());
+  }
+  void send(std::span<const std::byte> message, std::string_view what, ipc::Deadline deadline) {
+    auto r = channel_.send(message, deadline);
     if (!r) throw PeerFailure(fmt::format("sending {}: {}", what, describe(r.error())));
   }
 
   // Receives the next message into `in`; an end of stream is the peer leaving too early.
-  void receive(ipc::Bytes& in, std::string_view what) {
-    auto r = channel_.receive(in, ipc::Deadline::after(plan_.stall_timeout));
+  void receive(ipc::Bytes& in, std::string_view what) { receive(in, what, fresh_deadline()); }
+  void receive(ipc::Bytes& in, std::string_view what, ipc::Deadline deadline) {
+    auto r = channel_.receive(in, deadline);
     if (!r) throw PeerFailure(fmt::format("receiving {}: {}", what, describe(r.error())));
     if (!*r) throw PeerFailure(fmt::format("receiving {}: the peer closed the channel", what));
   }
@@ -85,9 +96,10 @@ std::int64_t own_cpu_ns() {
 }
 
 // Whether the measured phase that began at `start` with `done` samples is over.
-bool finished(const PeerPlan& plan, std::uint64_t done, Clock::time_point start) {
+bool finished(const PeerPlan& plan, std::uint64_t done, Clock::time_point start,
+              Clock::time_point now) {
   if (plan.count) return done >= *plan.count;
-  return done >= kMinSamples && Clock::now() - start >= plan.duration;
+  return done >= kMinSamples && now - start >= plan.duration;
 }
 
 void latency_initiator(Link& link, const PeerPlan& plan, PeerReport& report) {
@@ -98,8 +110,9 @@ void latency_initiator(Link& link, const PeerPlan& plan, PeerReport& report) {
   auto round_trip = [&] {
     fill_payload(out, seq, Direction::request);
     auto t0 = Clock::now();
-    link.send(out, "request");
-    link.receive(in, "reply");
+    const ipc::Deadline deadline = link.deadline_from(t0);  // a whole round trip is progress
+    link.send(out, "request", deadline);
+    link.receive(in, "reply", deadline);
     auto t1 = Clock::now();
     link.expect_data(in, seq, Direction::reply, "reply");
     ++seq;
@@ -113,7 +126,7 @@ void latency_initiator(Link& link, const PeerPlan& plan, PeerReport& report) {
   std::vector<std::int64_t> samples;
   if (plan.count) samples.reserve(*plan.count);
   auto start = Clock::now();
-  while (!finished(plan, samples.size(), start)) samples.push_back(round_trip());
+  while (!finished(plan, samples.size(), start, Clock::now())) samples.push_back(round_trip());
   report.elapsed_ns = ns_between(start, Clock::now());
   report.count = samples.size();
 
@@ -126,9 +139,9 @@ void latency_initiator(Link& link, const PeerPlan& plan, PeerReport& report) {
 void throughput_initiator(Link& link, const PeerPlan& plan, PeerReport& report) {
   ipc::Bytes out(plan.size), in;
   std::uint64_t seq = 0;
-  auto send_next = [&] {
+  auto send_next = [&](Clock::time_point now) {
     fill_payload(out, seq, Direction::request);
-    link.send(out, "message");
+    link.send(out, "message", link.deadline_from(now));
     ++seq;
   };
   auto sync = [&](std::string_view what) {
@@ -138,14 +151,14 @@ void throughput_initiator(Link& link, const PeerPlan& plan, PeerReport& report) 
   };
 
   auto warm_end = Clock::now() + plan.warmup;
-  while (Clock::now() < warm_end) send_next();
+  for (auto now = Clock::now(); now < warm_end; now = Clock::now()) send_next(now);
   sync("the end of the warm-up");
   report.warmup_count = seq;
 
   auto start = Clock::now();
   std::uint64_t sent = 0;
-  while (!finished(plan, sent, start)) {
-    send_next();
+  for (auto now = start; !finished(plan, sent, start, now); now = Clock::now()) {
+    send_next(now);
     ++sent;
   }
   sync("the end of the run");
@@ -194,14 +207,18 @@ int run_responder(ipc::Channel& channel, const PeerPlan& plan, PeerReport& repor
       link.send({}, "control answer");
       return;
     }
+    // One clock read per message: the reply's send shares the receive's deadline unless the
+    // message is large enough for the read to be noise (and the send to take a while).
+    const bool fresh_for_reply = plan.size > (std::size_t{64} << 10);
     for (;;) {
-      link.receive(in, "request");
+      const ipc::Deadline deadline = link.fresh_deadline();
+      link.receive(in, "request", deadline);
       if (in.empty()) {
         link.send({}, "control answer");
         if (++controls == controls_to_end) return;
         continue;
       }
-      if (latency) link.send(reply, "reply");
+      if (latency) link.send(reply, "reply", fresh_for_reply ? link.fresh_deadline() : deadline);
       link.expect_data(in, seq, Direction::request, latency ? "request" : "message");
       ++seq;
       if (latency) fill_payload(reply, seq, Direction::reply);

@@ -1,6 +1,8 @@
 #include "forkpool/matmul/matmul.hpp"
 
+#include <sys/mman.h>
 #include <sys/statvfs.h>
+#include <unistd.h>
 
 #include <Eigen/Core>
 #include <fmt/core.h>
@@ -56,6 +58,26 @@ TileJob decode(std::span<const std::byte> input) {
   TileJob job;
   std::memcpy(&job, input.data(), sizeof job);
   return job;
+}
+
+// A forked worker inherits the arena's mapping but not its page tables, so its first touch of
+// each page of A, B and C is a page fault: tens of thousands for large operands, each an
+// exception and a trip through the kernel. madvise(MADV_POPULATE_*) (Linux 5.14) maps a
+// whole range in one call instead. Where the kernel lacks it, the faults happen as before.
+#ifdef MADV_POPULATE_READ
+constexpr int kPopulateRead = MADV_POPULATE_READ;
+constexpr int kPopulateWrite = MADV_POPULATE_WRITE;
+#else
+constexpr int kPopulateRead = -1;
+constexpr int kPopulateWrite = -1;
+#endif
+
+void prefault(const std::byte* begin, std::size_t bytes, int advice) {
+  if (advice < 0 || bytes == 0) return;
+  const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+  auto first = reinterpret_cast<std::uintptr_t>(begin) / page * page;
+  auto end = reinterpret_cast<std::uintptr_t>(begin) + bytes;
+  ::madvise(reinterpret_cast<void*>(first), end - first, advice);  // advice only: errors ignored
 }
 
 }  // namespace
@@ -115,16 +137,27 @@ Operands random_operands(Dtype dtype, std::size_t m, std::size_t k, std::size_t 
   return ops;
 }
 
-MatmulRun multiply(Operands& ops, const MatmulOptions& options,
+namespace {
+unsigned workers_of(const ExecutorOptions& exec) {
+  if (exec.backend == Backend::serial) return 1;
+  return exec.workers == 0 ? available_cores() : exec.workers;
+}
+}  // namespace
+
+TilePlan plan_product(const Operands& ops, const MatmulOptions& options) {
+  return plan_tiles(ops.m(), ops.n(), workers_of(options.executor), register_blocking(ops.dtype()),
+                    options.tile);
+}
+
+MatmulRun multiply(Operands& ops, const TilePlan& plan, const MatmulOptions& options,
                    const std::function<void(const Tile&)>& on_tile) {
   const Dtype dtype = ops.dtype();
   const std::size_t es = size_of(dtype), k = ops.k(), n = ops.n();
   const ExecutorOptions& exec = options.executor;
-  unsigned workers = exec.workers == 0 ? available_cores() : exec.workers;
+  unsigned workers = workers_of(exec);
 
   MatmulRun run;
-  run.plan = plan_tiles(ops.m(), n, exec.backend == Backend::serial ? 1 : workers,
-                        register_blocking(dtype), options.tile);
+  run.plan = plan;
   const auto& tiles = run.plan.tiles;
 
   // Threads and shm-backed processes reach A, B and C in place; the copying transports carry
@@ -151,6 +184,9 @@ MatmulRun multiply(Operands& ops, const MatmulOptions& options,
     TileJob job = decode(input);
     if (before_tile) before_tile(job.index);
     if (in_place) {
+      prefault(a + job.row * k * es, job.rows * k * es, kPopulateRead);
+      prefault(b, k * n * es, kPopulateRead);
+      prefault(c + job.row * n * es, job.rows * n * es, kPopulateWrite);
       multiply_block(dtype, a + job.row * k * es, k, b + job.col * es, n,
                      c + (job.row * n + job.col) * es, n, job.rows, k, job.cols);
       return {};
@@ -165,6 +201,11 @@ MatmulRun multiply(Operands& ops, const MatmulOptions& options,
 
   ExecutorOptions exec_options = exec;
   exec_options.workers = workers;
+  // A tile takes a long time next to handing out a job of 40 bytes: with one job in flight
+  // per worker, the last tiles go to whichever worker is free first, which evens out the load.
+  // The copying transports keep the executor's prefetch so a tile's rows of A arrive while the
+  // previous tile is computed.
+  if (in_place) exec_options.prefetch = 1;
   auto user_init = exec.worker_init;
   exec_options.worker_init = [user_init] {
     Eigen::setNbThreads(1);  // one core per worker: N workers use N cores, not N^2

@@ -276,7 +276,8 @@ std::string npy_header(Dtype dtype, std::size_t rows, std::size_t cols) {
 
 namespace {
 
-// The temporary file of write_npy: removed unless committed by renaming it into place.
+// The temporary file of write_npy: removed unless committed by renaming it into place. One
+// owner, the thread running write_npy.
 class TemporaryFile {
  public:
   explicit TemporaryFile(std::filesystem::path path) : path_(std::move(path)) {}

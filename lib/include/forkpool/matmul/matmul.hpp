@@ -79,12 +79,16 @@ struct MatmulRun {
   [[nodiscard]] bool complete() const noexcept { return !interrupted && failures.empty(); }
 };
 
-// Computes C = A * B into `ops` on the backend `options` choose. processes + shm: jobs carry
+// The tiles multiply() cuts C of `ops` into with `options` (for a progress bar's total).
+TilePlan plan_product(const Operands& ops, const MatmulOptions& options);
+
+// Computes C = A * B into `ops`, tile by tile of `plan`, on the backend `options` choose.
+// processes + shm: jobs carry
 // tile coordinates and workers write C in place; processes + a copying transport: each job
 // carries its rows of A, B goes to each worker once, results carry C blocks that the
 // coordinator copies into C. `on_tile` runs on the calling thread as each tile ends.
 // Call it before this process starts a thread pool (it may fork).
-MatmulRun multiply(Operands& ops, const MatmulOptions& options,
+MatmulRun multiply(Operands& ops, const TilePlan& plan, const MatmulOptions& options,
                    const std::function<void(const Tile&)>& on_tile = {});
 
 }  // namespace forkpool::matmul

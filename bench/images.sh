@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# forkpool images side by side with what people use for the same job, in one run, on one
+# folder, for one task: resize every photo to fit 1024x1024 (shrink only), JPEG quality 85.
+#
+#   bench/images.sh [--count N] [--size WxH] [--set DIR] [--jobs J]
+#
+# The set (default 150 JPEGs of 5120x2880 in /tmp/forkpool-bench-images) is made by
+# scripts/make-bench-images when missing. Peers, installed here from Debian when missing and
+# skipped with a message when they cannot be: vipsthumbnail and mogrify under GNU parallel
+# (-X: many files per process, one process per core), and Python multiprocessing.Pool + cv2.
+# Prints seconds, images/s and how many times faster forkpool (processes) is than each.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+count=150 size=5120x2880 set=/tmp/forkpool-bench-images jobs=$(nproc)
+while (($#)); do
+  case "$1" in
+    --count) count=$2; shift 2 ;;
+    --size) size=$2; shift 2 ;;
+    --set) set=$2; shift 2 ;;
+    --jobs) jobs=$2; shift 2 ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    *) echo "bench/images.sh: unknown argument $1" >&2; exit 1 ;;
+  esac
+done
+
+forkpool=${FORKPOOL:-build/apps/forkpool}
+[[ -x "$forkpool" ]] || scripts/build.sh >/dev/null
+have_set=0
+[[ -d "$set" ]] && have_set=$(find "$set" -maxdepth 1 -name 'bench_*.jpg' | wc -l)
+if [[ "$have_set" -ne "$count" ]]; then
+  rm -rf "$set"
+  scripts/make-bench-images "$set" -n "$count" --size "$size"
+fi
+
+install_peer() {  # command, Debian package
+  command -v "$1" >/dev/null 2>&1 && return 0
+  echo "bench/images.sh: installing $2" >&2
+  { apt-get install -y -qq "$2" >/dev/null 2>&1 || { apt-get update -qq >/dev/null 2>&1 &&
+    apt-get install -y -qq "$2" >/dev/null 2>&1; }; } || true
+  command -v "$1" >/dev/null 2>&1
+}
+py=/usr/bin/python3
+have_vips=0 have_magick=0 have_parallel=0 have_cv2=0
+install_peer parallel parallel && have_parallel=1 || echo "bench/images.sh: GNU parallel unavailable" >&2
+install_peer vipsthumbnail libvips-tools && have_vips=1 || echo "bench/images.sh: skipping vipsthumbnail (libvips-tools could not be installed)" >&2
+install_peer mogrify imagemagick && have_magick=1 || echo "bench/images.sh: skipping mogrify (imagemagick could not be installed)" >&2
+if ! "$py" -c 'import cv2' 2>/dev/null; then
+  echo "bench/images.sh: installing python3-opencv" >&2
+  apt-get install -y -qq python3-opencv >/dev/null 2>&1 || true
+fi
+"$py" -c 'import cv2' 2>/dev/null && have_cv2=1 || echo "bench/images.sh: skipping Python Pool + cv2 (python3-opencv could not be installed)" >&2
+
+work=$(mktemp -d /tmp/forkpool-bench-out.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+cat "$set"/*.jpg >/dev/null  # every run reads from the page cache, the first included
+
+names=() seconds=() rates=()
+run() {  # name, output folder, command...
+  local name=$1 out=$2; shift 2
+  mkdir -p "$out"
+  local start end made
+  start=$(date +%s.%N)
+  if ! "$@" >"$out.log" 2>&1; then
+    echo "bench/images.sh: $name failed:" >&2; tail -5 "$out.log" >&2; return 0
+  fi
+  end=$(date +%s.%N)
+  made=$(find "$out" -name '*.jpg' | wc -l)
+  [[ "$made" -eq "$count" ]] || echo "bench/images.sh: $name wrote $made of $count images" >&2
+  names+=("$name")
+  seconds+=("$(awk "BEGIN { print $end - $start }")")
+  rates+=("$(awk "BEGIN { print $made / ($end - $start) }")")
+}
+
+files=("$set"/bench_*.jpg)
+task=(--op 'resize=1024x1024>' --quality 85 -q -j "$jobs")
+run "forkpool processes" "$work/processes" "$forkpool" images "$set" "$work/processes" "${task[@]}" --backend processes
+run "forkpool threads" "$work/threads" "$forkpool" images "$set" "$work/threads" "${task[@]}" --backend threads
+# parallel -q: the command's '>' and '[Q=85]' reach it unquoted by parallel's shell.
+if ((have_parallel && have_vips)); then
+  run "vipsthumbnail + parallel" "$work/vips" parallel -q -j "$jobs" -X vipsthumbnail \
+    --size '1024x1024>' -o "$work/vips/%s.jpg[Q=85]" ::: "${files[@]}"
+fi
+if ((have_parallel && have_magick)); then
+  run "mogrify + parallel" "$work/mogrify" parallel -q -j "$jobs" -X mogrify -path "$work/mogrify" \
+    -resize '1024x1024>' -quality 85 ::: "${files[@]}"
+fi
+if ((have_cv2)); then
+  run "python Pool + cv2" "$work/python" env OUT="$work/python" "$py" -c '
+import os, sys, glob, multiprocessing, cv2
+def shrink(path):
+    cv2.setNumThreads(0)
+    img = cv2.imread(path)
+    h, w = img.shape[:2]
+    scale = min(1024 / w, 1024 / h, 1.0)
+    if scale < 1.0:
+        img = cv2.resize(img, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
+    cv2.imwrite(os.path.join(os.environ["OUT"], os.path.basename(path)), img, [cv2.IMWRITE_JPEG_QUALITY, 85])
+with multiprocessing.Pool(int(sys.argv[2])) as pool:
+    pool.map(shrink, sorted(glob.glob(os.path.join(sys.argv[1], "bench_*.jpg"))), chunksize=1)
+' "$set" "$jobs"
+fi
+
+echo
+echo "task: $count JPEGs of $size -> fit 1024x1024, JPEG q85; $jobs jobs on $(nproc) cores ($(uname -m))"
+printf '%-26s %9s %10s %20s\n' tool seconds images/s "forkpool processes is"
+base=${rates[0]}
+for i in "${!names[@]}"; do
+  printf '%-26s %9.2f %10.1f %19.2fx\n' "${names[$i]}" "${seconds[$i]}" "${rates[$i]}" \
+    "$(awk "BEGIN { print $base / ${rates[$i]} }")"
+done

@@ -1,0 +1,336 @@
+#include <csignal>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "backends.hpp"
+#include "batch_ledger.hpp"
+#include "forkpool/ipc/child_process.hpp"
+#include "forkpool/ipc/event_loop.hpp"
+#include "process_worker.hpp"
+#include "wire.hpp"
+
+namespace forkpool::detail {
+namespace {
+
+using namespace std::chrono_literals;
+
+// A job goes to a worker that is still busy only while the requests queued for it stay under
+// this many bytes, less than any transport buffers (a pipe holds 64 KiB). Then the
+// coordinator's send never blocks on a worker that is itself blocked sending a large result
+// back, which would deadlock both. Larger jobs wait for an idle worker, which is reading.
+constexpr std::size_t kPrefetchBytes = 32 * 1024;
+
+// How long workers get to exit after the channel closes (done) or SIGTERM (interrupted)
+// before SIGKILL.
+constexpr auto kGraceDone = 5s;
+constexpr auto kGraceInterrupted = 1s;
+
+constexpr unsigned kMaxStartupFailures = 3;
+
+const ipc::Deadline kNoWait = ipc::Deadline::at(ipc::Deadline::Clock::time_point::min());
+
+struct Worker {
+  unsigned index = 0;
+  ipc::ChildProcess process;
+  std::unique_ptr<ipc::Channel> channel;  // the coordinator's end
+  std::deque<std::size_t> in_flight;      // sent, not answered; the worker runs them in order
+  std::size_t in_flight_bytes = 0;
+  // A send failed: no more jobs for it; killed, its pidfd will follow. What it sent before
+  // is still read.
+  bool broken = false;
+  bool unreadable = false;  // its replies cannot be read any more (receive error, bad message)
+  Bytes received;
+};
+
+// The coordinator: one thread, one event loop over every worker's reply channel and pidfd,
+// the signalfd and the shutdown timer. Lives on the stack of run_processes().
+class Coordinator {
+ public:
+  Coordinator(const Batch& batch, ipc::SignalCatcher& catcher, ipc::EventLoop& loop)
+      : batch_(batch),
+        catcher_(catcher),
+        loop_(loop),
+        ledger_(batch.jobs.size(), batch.on_result),
+        workers_(batch.options.workers) {
+    for (std::size_t i = 0; i < batch.jobs.size(); ++i) pending_.push_back(i);
+    for (unsigned w = 0; w < workers_.size(); ++w) workers_[w].index = w;
+  }
+
+  BatchReport run() {
+    watch(catcher_.fd(), [this](std::uint32_t) { on_signal(); });
+    // Every worker is forked here, before this thread has a pool or any other thread.
+    for (Worker& w : workers_) spawn(w);
+    dispatch();
+    if (auto r = loop_.run(); !r) throw_sys_error("process pool", r.error());
+    if (init_error_) throw std::runtime_error("worker_init failed in a worker: " + *init_error_);
+
+    BatchReport report = ledger_.take_report();
+    report.workers = static_cast<unsigned>(workers_.size());
+    report.workers_replaced = replaced_;
+    report.interrupted = interrupt_ != 0;
+    report.interrupt_signal = interrupt_;
+    return report;
+  }
+
+ private:
+  void watch(int fd, ipc::EventLoop::FdCallback cb) {
+    if (auto r = loop_.add(fd, std::move(cb)); !r) throw_sys_error("process pool", r.error());
+  }
+  void unwatch(int fd) {
+    if (fd >= 0 && loop_.contains(fd)) (void)loop_.remove(fd);
+  }
+
+  void spawn(Worker& w) {
+    auto pair = ipc::make_channel_pair(batch_.options.transport);
+    if (!pair) throw_sys_error("process pool channel", pair.error());
+    w.channel = std::move(pair->first);
+    ipc::Channel* worker_end = pair->second.get();
+
+    auto child = ipc::ChildProcess::spawn([&, worker_end] {
+      prepare_child(w);
+      return worker_main(*worker_end, batch_.fn, batch_.options.worker_init, w.index);
+    });
+    pair->second.reset();
+    if (!child) {
+      w.channel.reset();
+      throw_sys_error("process pool worker", child.error());
+    }
+    w.process = std::move(*child);
+    w.broken = false;
+    w.unreadable = false;
+    w.in_flight.clear();
+    w.in_flight_bytes = 0;
+    watch(w.process.pidfd(), [this, &w](std::uint32_t) { on_exit(w); });
+    watch(w.channel->wait_fd(), [this, &w](std::uint32_t) {
+      drain(w);
+      dispatch();
+    });
+
+    // Sent once to every worker, replacements included. The worker reads it before it sends
+    // anything, so this cannot deadlock.
+    Bytes message(batch_.shared_input.begin(), batch_.shared_input.end());
+    wire::append_frame(message, {0, wire::Kind::shared_input, 0});
+    if (!w.channel->send(message)) kill_worker(w);
+    // wait_fd() reports new messages only after a receive() has found none (the shm ring
+    // then asks its producer for a wake-up): try once now.
+    drain(w);
+  }
+
+  // In the forked worker: keep only its own channel end; drop the coordinator's signal
+  // routing, loop and siblings without touching them (they belong to the coordinator).
+  void prepare_child(Worker& self) {
+    catcher_.restore_in_child();
+    // A terminal's Ctrl-C reaches the whole process group: the coordinator decides what
+    // happens, and ends workers with SIGTERM.
+    ::signal(SIGINT, SIG_IGN);
+    ::signal(SIGTERM, SIG_DFL);
+    sigset_t term;
+    sigemptyset(&term);
+    sigaddset(&term, SIGTERM);
+    ::pthread_sigmask(SIG_UNBLOCK, &term, nullptr);
+    loop_.close_after_fork();
+    for (Worker& other : workers_) {
+      other.channel.reset();  // our own coordinator end too: the child holds the worker end
+      if (&other != &self) other.process.close_after_fork();
+    }
+  }
+
+  bool can_take(const Worker& w, std::size_t job) const {
+    if (!w.process.valid() || w.broken || !w.channel) return false;
+    if (w.in_flight.empty()) return true;
+    return w.in_flight.size() < batch_.options.prefetch &&
+           w.in_flight_bytes + batch_.jobs[job].size() <= kPrefetchBytes;
+  }
+
+  void dispatch() {
+    while (!stopping_ && !pending_.empty()) {
+      std::size_t job = pending_.front();
+      Worker* best = nullptr;
+      for (Worker& w : workers_)
+        if (can_take(w, job) && (!best || w.in_flight.size() < best->in_flight.size())) best = &w;
+      if (!best) return;
+      pending_.pop_front();
+      send_job(*best, job);
+    }
+  }
+
+  void send_job(Worker& w, std::size_t job) {
+    const Bytes& input = batch_.jobs[job];
+    outgoing_.assign(input.begin(), input.end());
+    wire::append_frame(outgoing_, {job, wire::Kind::job, 0});
+    ledger_.start(job);
+    w.in_flight.push_back(job);
+    w.in_flight_bytes += input.size();
+    if (!w.channel->send(outgoing_)) kill_worker(w);
+  }
+
+  // A worker whose channel failed is killed; its pidfd then reports the death, and its jobs go
+  // back to the queue there, in one place.
+  void kill_worker(Worker& w) {
+    w.broken = true;
+    (void)w.process.signal(SIGKILL);
+  }
+  void kill_unreadable_worker(Worker& w) {
+    w.unreadable = true;
+    if (w.channel) unwatch(w.channel->wait_fd());
+    kill_worker(w);
+  }
+
+  // Takes every reply already available from w without blocking.
+  void drain(Worker& w) {
+    while (w.channel && !w.unreadable) {
+      auto got = w.channel->receive(w.received, kNoWait);
+      if (!got) {
+        if (got.error().code != ETIMEDOUT) kill_unreadable_worker(w);
+        break;
+      }
+      if (!*got) {  // end of stream: the worker is exiting; its pidfd follows
+        unwatch(w.channel->wait_fd());
+        break;
+      }
+      auto frame = wire::strip_frame(w.received);
+      if (!frame) {
+        kill_unreadable_worker(w);
+        break;
+      }
+      if (frame->kind == wire::Kind::init_failed) {
+        if (!init_error_) init_error_ = to_text(w.received);
+        begin_shutdown(false);
+        continue;
+      }
+      if (w.in_flight.empty() || w.in_flight.front() != frame->index ||
+          (frame->kind != wire::Kind::done && frame->kind != wire::Kind::failed)) {
+        kill_unreadable_worker(w);
+        break;
+      }
+      std::size_t job = w.in_flight.front();
+      w.in_flight.pop_front();
+      startup_failures_ = 0;
+      w.in_flight_bytes -= batch_.jobs[job].size();
+      if (frame->kind == wire::Kind::done)
+        ledger_.finish(job, JobStatus::done, std::move(w.received), {});
+      else
+        ledger_.finish(job, JobStatus::failed, {}, to_text(w.received));
+      w.received = Bytes();
+    }
+    check_finished();
+  }
+
+  void on_exit(Worker& w) {
+    drain(w);  // what it sent before it died counts
+    unwatch(w.process.pidfd());
+    if (w.channel) unwatch(w.channel->wait_fd());
+    w.channel.reset();
+    auto info = w.process.wait();
+    std::string cause = info ? "worker " + info->describe() : "worker lost";
+    bool had_jobs = !w.in_flight.empty();
+
+    if (!stopping_ && !w.in_flight.empty()) {
+      // The first job was running when the worker died; the others never started.
+      std::size_t running = w.in_flight.front();
+      std::deque<std::size_t> requeue;
+      if (ledger_.attempts(running) > batch_.options.max_retries)
+        ledger_.finish(running, JobStatus::failed, {}, cause);
+      else
+        requeue.push_back(running);
+      for (std::size_t i = 1; i < w.in_flight.size(); ++i) {
+        ledger_.unstart(w.in_flight[i]);
+        requeue.push_back(w.in_flight[i]);
+      }
+      pending_.insert(pending_.begin(), requeue.begin(), requeue.end());
+    }
+    w.in_flight.clear();
+    w.in_flight_bytes = 0;
+
+    if (!stopping_ && !pending_.empty()) {
+      // A worker that dies with nothing in flight never got to a job: no job's retry budget
+      // stops that loop, so this does.
+      if (!had_jobs && ++startup_failures_ > kMaxStartupFailures)
+        throw std::runtime_error("process pool: workers die before their first job (" + cause + ")");
+      ++replaced_;
+      spawn(w);
+    }
+    dispatch();
+    check_finished();
+  }
+
+  void on_signal() {
+    while (true) {
+      auto sig = catcher_.take();
+      if (!sig) throw_sys_error("reading signals", sig.error());
+      if (!*sig) break;
+      if (interrupt_) {  // a second signal: no more patience
+        for (Worker& w : workers_) (void)w.process.signal(SIGKILL);
+        continue;
+      }
+      interrupt_ = **sig;
+      begin_shutdown(false);
+    }
+  }
+
+  void check_finished() {
+    if (!stopping_ && ledger_.remaining() == 0) begin_shutdown(true);
+    if (stopping_ && live_workers() == 0) loop_.stop();
+  }
+
+  // done: close each channel and let the worker see the end of the stream. Otherwise
+  // (interrupted, or worker_init failed): SIGTERM. SIGKILL for any worker still there after
+  // the grace period.
+  void begin_shutdown(bool done) {
+    if (stopping_) return;
+    stopping_ = true;
+    for (Worker& w : workers_) {
+      if (!w.process.valid()) continue;
+      if (done) {
+        if (w.channel) unwatch(w.channel->wait_fd());
+        w.channel.reset();
+      } else {
+        (void)w.process.signal(SIGTERM);
+      }
+    }
+    auto timer = loop_.add_timer(done ? kGraceDone : kGraceInterrupted, [this] {
+      for (Worker& w : workers_) (void)w.process.signal(SIGKILL);
+    });
+    if (!timer) throw_sys_error("process pool", timer.error());
+    if (live_workers() == 0) loop_.stop();
+  }
+
+  unsigned live_workers() const {
+    unsigned n = 0;
+    for (const Worker& w : workers_) n += w.process.valid();
+    return n;
+  }
+
+  static std::string to_text(const Bytes& b) {
+    return std::string(reinterpret_cast<const char*>(b.data()), b.size());
+  }
+
+  const Batch& batch_;
+  ipc::SignalCatcher& catcher_;
+  ipc::EventLoop& loop_;
+  BatchLedger ledger_;
+  std::vector<Worker> workers_;  // never resized: callbacks hold references
+  std::deque<std::size_t> pending_;
+  Bytes outgoing_;
+  unsigned replaced_ = 0;
+  unsigned startup_failures_ = 0;  // workers in a row that died before any job, since a result
+  int interrupt_ = 0;
+  bool stopping_ = false;
+  std::optional<std::string> init_error_;
+};
+
+}  // namespace
+
+BatchReport run_processes(const Batch& batch) {
+  ipc::SignalCatcher catcher = catch_interrupts();
+  auto loop = ipc::EventLoop::create();
+  if (!loop) throw_sys_error("process pool", loop.error());
+  Coordinator coordinator(batch, catcher, *loop);
+  return coordinator.run();
+}
+
+}  // namespace forkpool::detail

@@ -1,0 +1,45 @@
+#include "backends.hpp"
+#include "batch_ledger.hpp"
+
+namespace forkpool::detail {
+
+// The calling thread runs every job in order; a signal is noticed between jobs.
+BatchReport run_serial(const Batch& batch) {
+  ipc::SignalCatcher catcher = catch_interrupts();
+  BatchLedger ledger(batch.jobs.size(), batch.on_result);
+  if (batch.options.worker_init) batch.options.worker_init();
+  WorkerContext context{0, batch.shared_input};
+
+  int interrupt = 0;
+  auto poll_signal = [&] {
+    if (interrupt) return;
+    auto sig = catcher.take();
+    if (!sig) throw_sys_error("reading signals", sig.error());
+    if (*sig) interrupt = **sig;
+  };
+
+  for (std::size_t i = 0; i < batch.jobs.size(); ++i) {
+    poll_signal();
+    if (interrupt) break;
+    ledger.start(i);
+    JobStatus status = JobStatus::done;
+    Bytes out;
+    std::string error;
+    try {
+      out = batch.fn(batch.jobs[i], context);
+    } catch (...) {
+      status = JobStatus::failed;
+      error = current_exception_message();
+    }
+    ledger.finish(i, status, std::move(out), std::move(error));
+  }
+  poll_signal();
+
+  BatchReport report = ledger.take_report();
+  report.workers = 1;
+  report.interrupted = interrupt != 0;
+  report.interrupt_signal = interrupt;
+  return report;
+}
+
+}  // namespace forkpool::detail

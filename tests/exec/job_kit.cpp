@@ -1,0 +1,140 @@
+#include "job_kit.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstring>
+#include <filesystem>
+#include <stdexcept>
+#include <thread>
+
+namespace forkpool::testing {
+namespace {
+
+constexpr std::size_t kHeader = 5;  // u32 index, u8 action
+
+thread_local int t_init_batch = -1;
+
+std::uint64_t checksum(std::span<const std::byte> bytes) {
+  std::uint64_t h = 1469598103934665603ull;
+  for (std::byte b : bytes) h = (h ^ static_cast<std::uint8_t>(b)) * 1099511628211ull;
+  return h;
+}
+
+template <class T>
+void append(Bytes& out, T value) {
+  std::size_t at = out.size();
+  out.resize(at + sizeof value);
+  std::memcpy(out.data() + at, &value, sizeof value);
+}
+
+Bytes compute(std::uint32_t index, std::span<const std::byte> payload,
+              std::span<const std::byte> shared_input) {
+  Bytes out(payload.size());
+  for (std::size_t i = 0; i < payload.size(); ++i) out[i] = payload[i] ^ std::byte{0x5a};
+  append(out, checksum(shared_input));
+  append(out, index);
+  return out;
+}
+
+}  // namespace
+
+JobSettings& job_settings() {
+  static JobSettings settings;
+  return settings;
+}
+
+Bytes make_job(std::uint32_t index, Action action, std::size_t payload_bytes) {
+  Bytes job(kHeader + payload_bytes);
+  std::memcpy(job.data(), &index, sizeof index);
+  job[4] = static_cast<std::byte>(action);
+  for (std::size_t i = 0; i < payload_bytes; ++i)
+    job[kHeader + i] = static_cast<std::byte>((i * 31 + index) & 0xff);
+  return job;
+}
+
+std::vector<Bytes> make_jobs(std::size_t count, Action action, std::size_t payload_bytes) {
+  std::vector<Bytes> jobs;
+  for (std::size_t i = 0; i < count; ++i)
+    jobs.push_back(make_job(static_cast<std::uint32_t>(i), action, payload_bytes));
+  return jobs;
+}
+
+std::atomic<int>& init_counter() {
+  JobSettings& s = job_settings();
+  return *s.arena->as<std::atomic<int>>(s.arena_slots * sizeof(std::uint64_t));
+}
+
+void counting_init() {
+  t_init_batch = job_settings().batch_id;
+  if (job_settings().arena) init_counter().fetch_add(1);
+}
+
+Bytes run_job(std::span<const std::byte> input, const WorkerContext& context) {
+  if (input.size() < kHeader) throw std::runtime_error("short job");
+  std::uint32_t index;
+  std::memcpy(&index, input.data(), sizeof index);
+  auto action = static_cast<Action>(input[4]);
+  auto payload = input.subspan(kHeader);
+  const JobSettings& settings = job_settings();
+
+  switch (action) {
+    case Action::compute: break;
+    case Action::throw_error: throw std::runtime_error("job " + std::to_string(index) + " refused");
+    case Action::kill_self_once: {
+      std::string marker = settings.marker_dir + "/" + std::to_string(index);
+      int fd = ::open(marker.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
+      if (fd >= 0) {
+        ::close(fd);
+        ::raise(SIGKILL);
+      }
+      break;
+    }
+    case Action::segv_always:
+      // The sanitizers catch SIGSEGV and exit instead; a real crash ends by the signal.
+      ::signal(SIGSEGV, SIG_DFL);
+      ::raise(SIGSEGV);
+      break;
+    case Action::interrupt_parent:
+      ::kill(::getppid(), SIGINT);
+      for (;;) ::pause();  // SIGINT is ignored in workers: only the coordinator's SIGTERM ends this
+    case Action::interrupt_self: ::kill(::getpid(), SIGINT); break;
+    case Action::sleep_then_compute: std::this_thread::sleep_for(std::chrono::milliseconds(2)); break;
+    case Action::write_arena:
+      settings.arena->as<std::uint64_t>(0)[index] = std::uint64_t{index} * 3;
+      break;
+    case Action::report_init: {
+      Bytes out(1, std::byte{t_init_batch == settings.batch_id});
+      return out;
+    }
+  }
+  return compute(index, payload, context.shared_input);
+}
+
+Bytes expected_output(const Bytes& job, std::span<const std::byte> shared_input) {
+  std::uint32_t index;
+  std::memcpy(&index, job.data(), sizeof index);
+  return compute(index, std::span<const std::byte>(job).subspan(kHeader), shared_input);
+}
+
+bool transport_available(ipc::Transport t) {
+  auto pair = ipc::make_channel_pair(t);
+  return pair || pair.error().code != ENOSYS;
+}
+
+TempDir::TempDir() {
+  char templ[] = "/tmp/forkpool-test-XXXXXX";
+  if (!::mkdtemp(templ)) throw std::runtime_error("mkdtemp failed");
+  path_ = templ;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+}  // namespace forkpool::testing

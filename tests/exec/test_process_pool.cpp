@@ -1,0 +1,115 @@
+// What only the process pool does: a worker that dies is noticed, replaced, and its job
+// retried a bounded number of times, on every transport.
+
+#include <csignal>
+#include <string>
+
+#include "common/leak_check.hpp"
+#include "forkpool/exec/executor.hpp"
+#include "job_kit.hpp"
+
+namespace forkpool::testing {
+namespace {
+
+class ProcessPoolTest : public LeakCheckedTest, public ::testing::WithParamInterface<ipc::Transport> {
+ protected:
+  void SetUp() override {
+    if (!transport_available(GetParam()))
+      GTEST_SKIP() << "transport " << to_string(GetParam()) << " not built yet";
+    LeakCheckedTest::SetUp();
+    job_settings() = JobSettings{};
+    job_settings().marker_dir = markers_.path();
+  }
+  void TearDown() override {
+    if (!IsSkipped()) LeakCheckedTest::TearDown();
+  }
+
+  ExecutorOptions options(unsigned workers = 2, unsigned max_retries = 1) const {
+    ExecutorOptions o;
+    o.backend = Backend::processes;
+    o.transport = GetParam();
+    o.workers = workers;
+    o.prefetch = 3;
+    o.max_retries = max_retries;
+    return o;
+  }
+
+  TempDir markers_;
+};
+
+TEST_P(ProcessPoolTest, KilledWorkerIsReplacedAndEveryResultArrivesOnce) {
+  std::vector<Bytes> jobs = make_jobs(30);
+  jobs[7] = make_job(7, Action::kill_self_once);
+  std::vector<int> seen(jobs.size(), 0);
+  BatchReport report = run_batch(options(), jobs, run_job, {},
+                                 [&](const JobResult& r) { ++seen[r.index]; });
+
+  EXPECT_FALSE(report.interrupted);
+  ASSERT_EQ(report.count(JobStatus::done), jobs.size());
+  for (std::size_t i = 0; i < jobs.size(); ++i) {
+    EXPECT_EQ(seen[i], 1) << "job " << i;
+    EXPECT_EQ(report.results[i].output, expected_output(jobs[i], {})) << "job " << i;
+    // Only the job that was running is charged; jobs queued behind it in the dead worker
+    // start afresh.
+    EXPECT_EQ(report.results[i].attempts, i == 7 ? 2u : 1u) << "job " << i;
+  }
+  EXPECT_EQ(report.workers_replaced, 1u);
+}
+
+TEST_P(ProcessPoolTest, JobThatAlwaysCrashesFailsWithTheSignalName) {
+  std::vector<Bytes> jobs = make_jobs(12);
+  jobs[3] = make_job(3, Action::segv_always);
+  BatchReport report = run_batch(options(), jobs, run_job);
+
+  const JobResult& crashed = report.results[3];
+  EXPECT_EQ(crashed.status, JobStatus::failed);
+  EXPECT_EQ(crashed.error, "worker killed by SIGSEGV");
+  EXPECT_EQ(crashed.attempts, 2u);
+  EXPECT_EQ(report.count(JobStatus::done), jobs.size() - 1);
+  for (std::size_t i = 0; i < jobs.size(); ++i) {
+    if (i != 3) {
+      EXPECT_EQ(report.results[i].attempts, 1u) << "job " << i;
+    }
+  }
+  // The second death is replaced only if jobs are still waiting then.
+  EXPECT_GE(report.workers_replaced, 1u);
+  EXPECT_LE(report.workers_replaced, 2u);
+}
+
+TEST_P(ProcessPoolTest, RetriesFollowMaxRetries) {
+  for (unsigned retries : {0u, 3u}) {
+    std::vector<Bytes> jobs = make_jobs(4);
+    jobs[1] = make_job(1, Action::segv_always);
+    BatchReport report = run_batch(options(2, retries), jobs, run_job);
+    EXPECT_EQ(report.results[1].status, JobStatus::failed);
+    EXPECT_EQ(report.results[1].attempts, retries + 1);
+    EXPECT_EQ(report.count(JobStatus::done), 3u);
+  }
+}
+
+TEST_P(ProcessPoolTest, BatchWhereEveryJobCrashesEnds) {
+  std::vector<Bytes> jobs = make_jobs(6, Action::segv_always);
+  BatchReport report = run_batch(options(2, 1), jobs, run_job);
+  EXPECT_EQ(report.count(JobStatus::failed), jobs.size());
+  for (const JobResult& r : report.results) EXPECT_EQ(r.error, "worker killed by SIGSEGV");
+}
+
+TEST_P(ProcessPoolTest, WorkerIndexIsStableAndInRange) {
+  std::vector<unsigned> index_of_job;
+  auto fn = [](std::span<const std::byte>, const WorkerContext& c) {
+    return Bytes{static_cast<std::byte>(c.worker_index)};
+  };
+  std::vector<Bytes> jobs = make_jobs(20);
+  BatchReport report = run_batch(options(3), jobs, fn);
+  ASSERT_EQ(report.count(JobStatus::done), jobs.size());
+  for (const JobResult& r : report.results) {
+    ASSERT_EQ(r.output.size(), 1u);
+    EXPECT_LT(static_cast<unsigned>(r.output[0]), 3u);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Transports, ProcessPoolTest, ::testing::ValuesIn(ipc::kAllTransports),
+                         [](const auto& info) { return std::string(to_string(info.param)); });
+
+}  // namespace
+}  // namespace forkpool::testing

@@ -1,0 +1,208 @@
+// run_batch over every backend (and, for processes, every transport): the same jobs give the
+// same results, each job ends exactly once, and failures and interrupts are reported the same.
+
+#include <csignal>
+#include <map>
+#include <string>
+
+#include "common/leak_check.hpp"
+#include "forkpool/exec/executor.hpp"
+#include "forkpool/exec/shared_arena.hpp"
+#include "job_kit.hpp"
+
+namespace forkpool::testing {
+namespace {
+
+struct Config {
+  Backend backend;
+  ipc::Transport transport = ipc::Transport::pipe;
+};
+
+std::string config_name(const ::testing::TestParamInfo<Config>& info) {
+  std::string name(to_string(info.param.backend));
+  if (info.param.backend == Backend::processes) name += "_" + std::string(to_string(info.param.transport));
+  return name;
+}
+
+std::vector<Config> all_configs() {
+  std::vector<Config> configs{{Backend::serial}, {Backend::threads}};
+  for (ipc::Transport t : ipc::kAllTransports) configs.push_back({Backend::processes, t});
+  return configs;
+}
+
+Bytes text(const std::string& s) {
+  auto* p = reinterpret_cast<const std::byte*>(s.data());
+  return Bytes(p, p + s.size());
+}
+
+class RunBatchTest : public LeakCheckedTest, public ::testing::WithParamInterface<Config> {
+ protected:
+  void SetUp() override {
+    if (GetParam().backend == Backend::processes && !transport_available(GetParam().transport))
+      GTEST_SKIP() << "transport " << to_string(GetParam().transport) << " not built yet";
+    LeakCheckedTest::SetUp();
+    job_settings() = JobSettings{};
+  }
+  void TearDown() override {
+    if (!IsSkipped()) LeakCheckedTest::TearDown();
+  }
+
+  ExecutorOptions options(unsigned workers = 2) const {
+    ExecutorOptions o;
+    o.backend = GetParam().backend;
+    o.transport = GetParam().transport;
+    o.workers = workers;
+    return o;
+  }
+
+  // Runs the batch and checks what holds for every batch: one result per job, in job order,
+  // and on_result called exactly once for each job that ended (not for cancelled ones).
+  BatchReport run(const ExecutorOptions& o, const std::vector<Bytes>& jobs,
+                  std::span<const std::byte> shared = {}) {
+    std::map<std::size_t, int> reported;
+    BatchReport report = run_batch(o, jobs, run_job, shared, [&](const JobResult& r) {
+      EXPECT_NE(r.status, JobStatus::cancelled);
+      ++reported[r.index];
+    });
+    EXPECT_EQ(report.results.size(), jobs.size());
+    for (std::size_t i = 0; i < report.results.size(); ++i) {
+      const JobResult& r = report.results[i];
+      EXPECT_EQ(r.index, i);
+      EXPECT_EQ(reported.count(i), r.status == JobStatus::cancelled ? 0u : 1u) << "job " << i;
+      if (reported.count(i)) {
+        EXPECT_EQ(reported[i], 1) << "job " << i << " reported twice";
+      }
+    }
+    return report;
+  }
+};
+
+TEST_P(RunBatchTest, SameJobsGiveTheSameResultsOnEveryBackend) {
+  // Sizes around the channels' buffers and the coordinator's prefetch limit, and one large.
+  std::vector<std::size_t> sizes{0, 1, 100, 4096, 40'000, 70'000, 1 << 20};
+  std::vector<Bytes> jobs;
+  for (std::uint32_t i = 0; i < 60; ++i)
+    jobs.push_back(make_job(i, Action::compute, sizes[i % sizes.size()]));
+  Bytes shared = text("shared input of the batch");
+
+  BatchReport report = run(options(3), jobs, shared);
+  EXPECT_FALSE(report.interrupted);
+  EXPECT_EQ(report.count(JobStatus::done), jobs.size());
+  for (std::size_t i = 0; i < jobs.size(); ++i) {
+    EXPECT_EQ(report.results[i].output, expected_output(jobs[i], shared)) << "job " << i;
+    EXPECT_EQ(report.results[i].attempts, 1u);
+  }
+  EXPECT_EQ(report.workers, GetParam().backend == Backend::serial ? 1u : 3u);
+  EXPECT_EQ(report.workers_replaced, 0u);
+}
+
+TEST_P(RunBatchTest, LargeSharedInputReachesEveryJob) {
+  Bytes shared(3 << 20);
+  for (std::size_t i = 0; i < shared.size(); ++i) shared[i] = static_cast<std::byte>(i * 7);
+  std::vector<Bytes> jobs = make_jobs(12);
+  BatchReport report = run(options(3), jobs, shared);
+  ASSERT_EQ(report.count(JobStatus::done), jobs.size());
+  for (std::size_t i = 0; i < jobs.size(); ++i)
+    EXPECT_EQ(report.results[i].output, expected_output(jobs[i], shared)) << "job " << i;
+}
+
+TEST_P(RunBatchTest, ThrowingJobFailsWithItsMessageAndIsNotRetried) {
+  std::vector<Bytes> jobs = make_jobs(10);
+  jobs[4] = make_job(4, Action::throw_error);
+  BatchReport report = run(options(), jobs);
+  EXPECT_EQ(report.count(JobStatus::done), 9u);
+  const JobResult& bad = report.results[4];
+  EXPECT_EQ(bad.status, JobStatus::failed);
+  EXPECT_EQ(bad.error, "job 4 refused");
+  EXPECT_EQ(bad.attempts, 1u);
+  EXPECT_TRUE(bad.output.empty());
+  EXPECT_EQ(report.workers_replaced, 0u);
+}
+
+TEST_P(RunBatchTest, WorkerInitRunsOnceInEveryWorker) {
+  SharedArena arena(4096);
+  job_settings().arena = &arena;
+  job_settings().arena_slots = 0;
+  job_settings().batch_id = 7;
+  new (&init_counter()) std::atomic<int>(0);
+
+  ExecutorOptions o = options(2);
+  o.worker_init = counting_init;
+  std::vector<Bytes> jobs = make_jobs(20, Action::report_init);
+  BatchReport report = run(o, jobs);
+  ASSERT_EQ(report.count(JobStatus::done), jobs.size());
+  for (const JobResult& r : report.results)
+    EXPECT_EQ(r.output, Bytes{std::byte{1}}) << "job " << r.index << " ran before worker_init";
+  EXPECT_EQ(init_counter().load(), static_cast<int>(report.workers + report.workers_replaced));
+}
+
+TEST_P(RunBatchTest, FailingWorkerInitFailsTheBatch) {
+  ExecutorOptions o = options(2);
+  o.worker_init = [] { throw std::runtime_error("no GPU here"); };
+  std::vector<Bytes> jobs = make_jobs(4);
+  try {
+    (void)run_batch(o, jobs, run_job);
+    FAIL() << "run_batch returned";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("no GPU here"), std::string::npos) << e.what();
+  }
+}
+
+TEST_P(RunBatchTest, WorkersWriteSharedArenaTheCallerReads) {
+  constexpr std::size_t kJobs = 40;
+  SharedArena arena(kJobs * sizeof(std::uint64_t) + 64);
+  std::size_t slots = arena.allocate(kJobs * sizeof(std::uint64_t));
+  ASSERT_EQ(slots, 0u);
+  job_settings().arena = &arena;
+  job_settings().arena_slots = kJobs;
+  BatchReport report = run(options(2), make_jobs(kJobs, Action::write_arena));
+  ASSERT_EQ(report.count(JobStatus::done), kJobs);
+  for (std::size_t i = 0; i < kJobs; ++i) EXPECT_EQ(arena.as<std::uint64_t>(0)[i], i * 3);
+}
+
+TEST_P(RunBatchTest, SigintStopsTheBatchAndRestoresSignalHandling) {
+  struct sigaction before {};
+  ::sigaction(SIGINT, nullptr, &before);
+  sigset_t mask_before;
+  ::pthread_sigmask(SIG_SETMASK, nullptr, &mask_before);
+
+  // The job that interrupts comes early; the jobs after it are slow enough that the batch
+  // cannot finish them all before the signal is handled.
+  constexpr std::size_t kJobs = 1000;
+  std::vector<Bytes> jobs = make_jobs(kJobs, Action::sleep_then_compute);
+  bool processes = GetParam().backend == Backend::processes;
+  jobs[3] = make_job(3, processes ? Action::interrupt_parent : Action::interrupt_self);
+  BatchReport report = run(options(2), jobs);
+
+  EXPECT_TRUE(report.interrupted);
+  EXPECT_EQ(report.interrupt_signal, SIGINT);
+  EXPECT_EQ(report.count(JobStatus::failed), 0u);
+  EXPECT_GT(report.count(JobStatus::cancelled), 0u);
+  for (std::size_t i = 0; i < kJobs; ++i) {
+    if (report.results[i].status == JobStatus::done) {
+      EXPECT_EQ(report.results[i].output, expected_output(jobs[i], {})) << "job " << i;
+    }
+  }
+  if (processes) {
+    EXPECT_EQ(report.results[3].status, JobStatus::cancelled);
+  }
+
+  struct sigaction after {};
+  ::sigaction(SIGINT, nullptr, &after);
+  EXPECT_EQ(after.sa_handler, before.sa_handler);
+  sigset_t mask_after;
+  ::pthread_sigmask(SIG_SETMASK, nullptr, &mask_after);
+  EXPECT_EQ(sigismember(&mask_after, SIGINT), sigismember(&mask_before, SIGINT));
+  EXPECT_EQ(sigismember(&mask_after, SIGTERM), sigismember(&mask_before, SIGTERM));
+}
+
+TEST_P(RunBatchTest, EmptyBatchReturnsAnEmptyReport) {
+  BatchReport report = run(options(), {});
+  EXPECT_TRUE(report.results.empty());
+  EXPECT_FALSE(report.interrupted);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, RunBatchTest, ::testing::ValuesIn(all_configs()), config_name);
+
+}  // namespace
+}  // namespace forkpool::testing

@@ -1,1 +1,2 @@
-# Sources of the 'images' subcommand: target_sources(forkpool PRIVATE ...)
+# Sources of the 'images' subcommand.
+target_sources(forkpool PRIVATE cmd_images.cpp images_report.cpp)

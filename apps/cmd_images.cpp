@@ -1,0 +1,132 @@
+// `forkpool images IN OUT --op ...`: batch-process a folder of images.
+
+#include <fmt/core.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cli.hpp"
+#include "forkpool/images/batch.hpp"
+#include "forkpool/images/files.hpp"
+#include "images_report.hpp"
+#include "progress.hpp"
+
+namespace forkpool::cli {
+
+namespace {
+
+struct ImagesFlags {
+  std::string input_dir;
+  std::string output_dir;
+  std::vector<std::string> ops;
+  bool recursive = false;
+  std::string format;
+  int quality = 90;
+  bool overwrite = false;
+  bool output_inside_input = false;
+  double max_megapixels = 200;
+  bool list_ops = false;
+  CommonFlags common;
+};
+
+images::ImageBatchSettings settings_from(const ImagesFlags& f) {
+  if (f.input_dir.empty() || f.output_dir.empty())
+    throw InputError("images needs an input and an output folder: forkpool images IN OUT --op OP");
+  images::ImageBatchSettings s;
+  s.input_dir = f.input_dir;
+  s.output_dir = f.output_dir;
+  s.recipe.ops = f.ops;
+  s.recipe.quality = f.quality;
+  s.recipe.max_pixels = static_cast<std::uint64_t>(f.max_megapixels * 1e6);
+  s.recursive = f.recursive;
+  s.overwrite = f.overwrite;
+  s.output_inside_input = f.output_inside_input;
+  if (!f.format.empty()) {
+    s.format = images::format_from_name(f.format);
+    if (!s.format) throw InputError("unknown --format '" + f.format + "' (jpg, png, webp, tiff)");
+  }
+  return s;
+}
+
+int run_images(const ImagesFlags& flags) {
+  if (flags.list_ops) {
+    fmt::print("{}", images_ops_table());
+    return kExitOk;
+  }
+  const ExecutorOptions options = flags.common.executor_options();
+  images::ImageBatch batch;
+  try {
+    batch = images::plan_image_batch(settings_from(flags));
+  } catch (const std::invalid_argument& e) {
+    throw InputError(e.what());
+  }
+  const std::size_t pending = batch.count(images::ItemStatus::pending);
+  if (batch.items.empty() && !flags.common.quiet)
+    fmt::print(stderr, "forkpool: no images (jpg, jpeg, png, webp, tif, tiff) in '{}'{}\n",
+               flags.input_dir, flags.recursive ? "" : " (use -r to include subfolders)");
+
+  ProgressBar progress("images", pending, "images", !flags.common.quiet && stderr_is_terminal());
+  auto on_item = [&](const images::ImageItem&) { progress.advance(); };
+  const auto report = images::run_image_batch(batch, options, on_item);
+  progress.finish();
+
+  for (const auto& item : report.items) {
+    if (item.status == images::ItemStatus::failed)
+      fmt::print(stderr, "forkpool: {}: {}\n", item.input.native(), item.error);
+    else if (flags.common.verbose && item.status == images::ItemStatus::done)
+      fmt::print("{}\n", images_item_line(item));
+    else if (flags.common.verbose && item.status == images::ItemStatus::skipped)
+      fmt::print("  {} skipped: {}\n", item.input.native(), item.error);
+  }
+  if (!flags.common.json_path.empty())
+    images::write_file_atomically(flags.common.json_path, [&] {
+      std::string text = images_json(batch, report, options);
+      return std::vector<unsigned char>(text.begin(), text.end());
+    }());
+  if (!flags.common.quiet) fmt::print("{}\n", images_summary_line(report, options));
+  if (report.interrupted) {
+    fmt::print(stderr, "forkpool: interrupted: {} of {} images left undone; run again to resume\n",
+               report.count(images::ItemStatus::cancelled), report.items.size());
+    return kExitInterrupted;
+  }
+  return report.count(images::ItemStatus::failed) > 0 ? kExitSomeFailed : kExitOk;
+}
+
+void setup(CLI::App& root, CommandRunner& chosen) {
+  auto flags = std::make_shared<ImagesFlags>();
+  CLI::App* cmd = root.add_subcommand(
+      "images", "Batch-process a folder of images: resize, crop, blur, edges, denoise, ...");
+  cmd->footer(
+      "Outputs keep each input's relative path and name. An output that exists is skipped "
+      "unless --overwrite, so a re-run resumes an interrupted batch. Exit codes: 0 all done, "
+      "1 bad usage, 2 some images failed (each named), 130 interrupted.\n"
+      "Example: forkpool images photos small --op 'resize=1024x1024>' --format jpg --quality 85");
+  cmd->add_option("input", flags->input_dir, "Folder of images (jpg, png, webp, tiff)");
+  cmd->add_option("output", flags->output_dir, "Folder for the results (created if missing)");
+  cmd->add_option("--op", flags->ops, "An op, e.g. resize=800x600, blur=2, gray (repeatable; see --list-ops)")
+      ->type_name("OP")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  cmd->add_flag("-r,--recursive", flags->recursive, "Include subfolders");
+  cmd->add_option("--format", flags->format, "Output format: jpg | png | webp | tiff (default: the input's)");
+  cmd->add_option("--quality", flags->quality, "JPEG and WebP quality, 1..100")
+      ->check(CLI::Range(1, 100))
+      ->capture_default_str();
+  cmd->add_flag("--overwrite", flags->overwrite, "Replace outputs that already exist");
+  cmd->add_flag("--output-inside-input", flags->output_inside_input,
+                "Allow the output folder to be, or be inside, the input folder");
+  cmd->add_option("--max-megapixels", flags->max_megapixels,
+                  "Refuse images larger than this before decoding them")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_flag("--list-ops", flags->list_ops, "Print the ops and their parameters");
+  add_common_flags(*cmd, flags->common);
+  cmd->callback([flags, &chosen] { chosen = [flags] { return run_images(*flags); }; });
+}
+
+const bool registered = register_command(&setup);
+
+}  // namespace
+
+}  // namespace forkpool::cli

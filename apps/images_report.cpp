@@ -1,0 +1,111 @@
+#include "images_report.hpp"
+
+#include <fmt/core.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+
+namespace forkpool::cli {
+
+namespace {
+
+double per_second(double n, double seconds) { return seconds > 0 ? n / seconds : 0.0; }
+
+std::string workers_text(const images::ImageBatchReport& report, const ExecutorOptions& options) {
+  std::string text = fmt::format("{}, {} worker{}", to_string(options.backend), report.workers,
+                                 report.workers == 1 ? "" : "s");
+  if (options.backend == Backend::processes) text += ", " + std::string(ipc::to_string(options.transport));
+  return text;
+}
+
+}  // namespace
+
+std::string images_summary_line(const images::ImageBatchReport& report,
+                                const ExecutorOptions& options) {
+  using images::ItemStatus;
+  const auto done = static_cast<double>(report.count(ItemStatus::done));
+  std::string line = fmt::format(
+      "forkpool images: {} done, {} skipped, {} failed", report.count(ItemStatus::done),
+      report.count(ItemStatus::skipped), report.count(ItemStatus::failed));
+  if (auto cancelled = report.count(ItemStatus::cancelled); cancelled > 0)
+    line += fmt::format(", {} cancelled", cancelled);
+  line += fmt::format(" of {} in {:.2f} s: {:.1f} images/s, {:.1f} MP/s ({})", report.items.size(),
+                      report.wall_seconds, per_second(done, report.wall_seconds),
+                      per_second(report.input_megapixels(), report.wall_seconds),
+                      workers_text(report, options));
+  return line;
+}
+
+std::string images_item_line(const images::ImageItem& item) {
+  const auto& o = item.outcome;
+  std::string line = fmt::format("  {} -> {}  {}x{} -> {}x{}", item.input.native(),
+                                 item.output.native(), o.input_size.width, o.input_size.height,
+                                 o.output_size.width, o.output_size.height);
+  if (o.reduction > 1) line += fmt::format("  1/{} decode", o.reduction);
+  return line + fmt::format("  {:.1f} ms", o.ms);
+}
+
+std::string images_json(const images::ImageBatch& batch, const images::ImageBatchReport& report,
+                        const ExecutorOptions& options) {
+  using images::ItemStatus;
+  nlohmann::json items = nlohmann::json::array();
+  for (const auto& item : report.items) {
+    nlohmann::json record{{"input", item.input.native()},
+                          {"output", item.output.native()},
+                          {"status", images::to_string(item.status)}};
+    if (item.status == ItemStatus::done) {
+      const auto& o = item.outcome;
+      record["input_bytes"] = o.input_bytes;
+      record["output_bytes"] = o.output_bytes;
+      record["input_size"] = {o.input_size.width, o.input_size.height};
+      record["output_size"] = {o.output_size.width, o.output_size.height};
+      record["jpeg_reduction"] = o.reduction;
+      record["ms"] = o.ms;
+    }
+    if (!item.error.empty()) record["error"] = item.error;
+    items.push_back(std::move(record));
+  }
+  const double done = static_cast<double>(report.count(ItemStatus::done));
+  nlohmann::json json{
+      {"command", "images"},
+      {"input_dir", batch.settings.input_dir.native()},
+      {"output_dir", batch.settings.output_dir.native()},
+      {"ops", batch.settings.recipe.ops},
+      {"quality", batch.settings.recipe.quality},
+      {"backend", to_string(options.backend)},
+      {"transport", ipc::to_string(options.transport)},
+      {"workers", report.workers},
+      {"items", std::move(items)},
+      {"summary",
+       {{"images", report.items.size()},
+        {"done", report.count(ItemStatus::done)},
+        {"skipped", report.count(ItemStatus::skipped)},
+        {"failed", report.count(ItemStatus::failed)},
+        {"cancelled", report.count(ItemStatus::cancelled)},
+        {"interrupted", report.interrupted},
+        {"wall_seconds", report.wall_seconds},
+        {"images_per_second", per_second(done, report.wall_seconds)},
+        {"megapixels_per_second", per_second(report.input_megapixels(), report.wall_seconds)}}}};
+  return json.dump(2) + "\n";
+}
+
+std::string images_ops_table() {
+  std::vector<std::string> syntax;
+  std::size_t width = 0;
+  for (const auto* info : images::op_registry()) {
+    std::string s(info->name);
+    if (info->arguments.starts_with('['))
+      s += fmt::format("[={}", info->arguments.substr(1));
+    else if (!info->arguments.empty())
+      s += fmt::format("={}", info->arguments);
+    width = std::max(width, s.size());
+    syntax.push_back(std::move(s));
+  }
+  std::string table = "Ops (--op, run in the order given):\n";
+  std::size_t i = 0;
+  for (const auto* info : images::op_registry())
+    table += fmt::format("  {:<{}}  {}\n", syntax[i++], width, info->help);
+  return table;
+}
+
+}  // namespace forkpool::cli

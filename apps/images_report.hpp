@@ -1,0 +1,27 @@
+#pragma once
+// What `forkpool images` prints and writes about a batch: failures, the summary line, the
+// verbose per-image lines, the --json report, and the --list-ops table.
+
+#include <string>
+
+#include "forkpool/exec/executor.hpp"
+#include "forkpool/images/batch.hpp"
+
+namespace forkpool::cli {
+
+// "forkpool images: 8 done, 0 skipped, 1 failed of 9 in 0.42 s: 19.0 images/s, 17.3 MP/s
+// (processes, 2 workers, shm)"
+std::string images_summary_line(const images::ImageBatchReport& report,
+                                const ExecutorOptions& options);
+
+// "  rocket.jpg -> out/rocket.jpg  640x427 -> 600x400  1/2 decode  12.3 ms"
+std::string images_item_line(const images::ImageItem& item);
+
+// The --json report: settings, one record per input, and the summary.
+std::string images_json(const images::ImageBatch& batch, const images::ImageBatchReport& report,
+                        const ExecutorOptions& options);
+
+// The --list-ops table: syntax and help of every op.
+std::string images_ops_table();
+
+}  // namespace forkpool::cli

@@ -1,0 +1,317 @@
+// End-to-end: the built `forkpool images` on temporary folders of small images.
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
+
+#include <chrono>
+#include <cstdlib>
+#include <thread>
+
+#include "common/leak_check.hpp"
+#include "common/run_command.hpp"
+#include "image_test_support.hpp"
+
+extern char** environ;
+
+namespace forkpool::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using ImagesCliTest = LeakCheckedTest;
+
+CommandOutcome forkpool_images(std::vector<std::string> args) {
+  args.insert(args.begin(), {FORKPOOL_BINARY, "images"});
+  return run_command(args);
+}
+
+// A small mixed folder: JPEGs (one large enough for reduced decoding, one in a subfolder),
+// a PNG with alpha, a WebP, a TIFF and the EXIF-rotated sample.
+void make_mixed_inputs(const fs::path& in) {
+  write_image(in / "a.jpg", synthetic_image(160, 120, 3, 1));
+  write_image(in / "big.jpg", synthetic_image(1280, 960, 3, 2));
+  write_image(in / "alpha.png", synthetic_image(90, 70, 4, 3));
+  write_image(in / "c.webp", synthetic_image(100, 80, 3, 4));
+  write_image(in / "d.tiff", synthetic_image(64, 64, 3, 5));
+  write_image(in / "trip" / "day1" / "e.jpg", synthetic_image(200, 100, 3, 6));
+  fs::copy_file(sample_image("coffee_exif6.jpg"), in / "coffee_exif6.jpg");
+}
+
+std::vector<std::string> temp_files_under(const fs::path& root) {
+  std::vector<std::string> found;
+  for (const auto& name : files_under(root))
+    if (name.find("forkpool-tmp") != std::string::npos) found.push_back(name);
+  return found;
+}
+
+std::string fmt_name(int i) { return (i < 10 ? "img_0" : "img_") + std::to_string(i) + ".jpg"; }
+
+cv::Mat decode(const fs::path& path) { return cv::imread(path.native(), cv::IMREAD_UNCHANGED); }
+
+TEST_F(ImagesCliTest, ReadmeCommandProcessesTheSampleData) {
+  TempDir dir;
+  auto r = forkpool_images({FORKPOOL_SOURCE_DIR "/data/images", (dir / "out").native(), "-r",
+                            "--op", "resize=800x800>", "--op", "sharpen"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("8 done, 0 skipped, 0 failed"), std::string::npos) << r.out;
+  for (const auto& name : files_under(dir / "out")) EXPECT_FALSE(decode(dir / "out" / name).empty()) << name;
+  EXPECT_EQ(files_under(dir / "out").size(), 8u);
+  // EXIF orientation 6: stored 400x600, shown (and written) 600x400.
+  EXPECT_EQ(decode(dir / "out" / "coffee_exif6.jpg").size(), cv::Size(600, 400));
+  EXPECT_EQ(decode(dir / "out" / "retina.jpg").size(), cv::Size(800, 800));
+  EXPECT_EQ(decode(dir / "out" / "logo.png").channels(), 4);  // alpha kept
+  EXPECT_TRUE(fs::exists(dir / "out" / "textures" / "gravel.png"));
+}
+
+TEST_F(ImagesCliTest, OutputsKeepRelativePathsAndDecode) {
+  TempDir dir;
+  make_mixed_inputs(dir / "in");
+  auto r = forkpool_images({(dir / "in").native(), (dir / "out").native(), "-r", "--op",
+                            "resize=50%", "-q"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(r.out.empty()) << r.out;  // -q
+  EXPECT_EQ(files_under(dir / "out"), files_under(dir / "in"));
+  EXPECT_EQ(decode(dir / "out" / "trip" / "day1" / "e.jpg").size(), cv::Size(100, 50));
+  EXPECT_EQ(decode(dir / "out" / "big.jpg").size(), cv::Size(640, 480));
+  // Without -r only the top folder.
+  auto flat = forkpool_images({(dir / "in").native(), (dir / "flat").native(), "--op", "gray"});
+  ASSERT_EQ(flat.exit_code, 0) << flat.err;
+  EXPECT_FALSE(fs::exists(dir / "flat" / "trip"));
+  EXPECT_EQ(files_under(dir / "flat").size(), 6u);
+}
+
+TEST_F(ImagesCliTest, FormatAndQualityChooseTheEncoder) {
+  TempDir dir;
+  make_mixed_inputs(dir / "in");
+  auto r = forkpool_images({(dir / "in").native(), (dir / "out").native(), "--op", "gray",
+                            "--format", "webp", "--quality", "50"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(fs::exists(dir / "out" / "a.webp"));
+  EXPECT_TRUE(fs::exists(dir / "out" / "d.webp"));
+  EXPECT_FALSE(decode(dir / "out" / "alpha.webp").empty());
+}
+
+TEST_F(ImagesCliTest, ExistingOutputsAreSkippedUnlessOverwrite) {
+  TempDir dir;
+  make_mixed_inputs(dir / "in");
+  const std::vector<std::string> args{(dir / "in").native(), (dir / "out").native(), "--op", "invert"};
+  ASSERT_EQ(forkpool_images(args).exit_code, 0);
+  write_bytes(dir / "out" / "a.jpg", "kept");
+  auto again = forkpool_images(args);
+  EXPECT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_NE(again.out.find("0 done, 6 skipped"), std::string::npos) << again.out;
+  EXPECT_EQ(read_bytes(dir / "out" / "a.jpg"), "kept");
+  auto with_overwrite = args;
+  with_overwrite.push_back("--overwrite");
+  auto over = forkpool_images(with_overwrite);
+  EXPECT_EQ(over.exit_code, 0) << over.err;
+  EXPECT_NE(over.out.find("6 done, 0 skipped"), std::string::npos) << over.out;
+  EXPECT_EQ(decode(dir / "out" / "a.jpg").size(), cv::Size(160, 120));
+}
+
+TEST_F(ImagesCliTest, BadInputsAreNamedAndTheRestIsDone) {
+  TempDir dir;
+  const fs::path in = dir / "in";
+  write_image(in / "good1.jpg", synthetic_image(80, 60, 3, 1));
+  write_image(in / "good2.png", synthetic_image(80, 60, 4, 2));
+  write_bytes(in / "empty.jpg", "");
+  const std::string jpeg = read_bytes(sample_image("rocket.jpg"));
+  write_bytes(in / "truncated.jpg", jpeg.substr(0, jpeg.size() / 2));
+  write_bytes(in / "notes.png", "this is text, not a picture\n");
+  // A valid PNG signature and header claiming 100000x100000 pixels, and nothing after it.
+  std::string png = read_bytes(in / "good2.png");
+  const std::string huge_side("\x00\x01\x86\xa0", 4);
+  png.replace(16, 4, huge_side);
+  png.replace(20, 4, huge_side);
+  write_bytes(in / "huge.png", png);
+  auto r = forkpool_images({in.native(), (dir / "out").native(), "--op", "blur=1", "--json",
+                            (dir / "report.json").native()});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("empty.jpg: empty file"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("truncated.jpg: truncated JPEG"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("notes.png: not a JPEG, PNG, WebP or TIFF image"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("huge.png: too large to decode: 100000x100000"), std::string::npos) << r.err;
+  EXPECT_NE(r.out.find("2 done, 0 skipped, 4 failed"), std::string::npos) << r.out;
+  EXPECT_EQ(files_under(dir / "out"), (std::vector<std::string>{"good1.jpg", "good2.png"}));
+
+  auto report = nlohmann::json::parse(read_bytes(dir / "report.json"));
+  ASSERT_EQ(report["items"].size(), 6u);
+  EXPECT_EQ(report["summary"]["done"], 2);
+  EXPECT_EQ(report["summary"]["failed"], 4);
+  for (const auto& item : report["items"]) {
+    if (item["status"] == "done") {
+      EXPECT_GT(item["output_bytes"].get<int>(), 0);
+      EXPECT_EQ(item["output_size"], nlohmann::json({80, 60}));
+    } else {
+      EXPECT_FALSE(item["error"].get<std::string>().empty());
+    }
+  }
+}
+
+TEST_F(ImagesCliTest, PixelLimitIsConfigurable) {
+  TempDir dir;
+  write_image(dir / "in" / "a.png", synthetic_image(200, 100));
+  auto r = forkpool_images({(dir / "in").native(), (dir / "out").native(), "--op", "gray",
+                            "--max-megapixels", "0.01"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("too large to decode"), std::string::npos) << r.err;
+}
+
+TEST_F(ImagesCliTest, BackendsAndTransportsWriteIdenticalBytes) {
+  TempDir dir;
+  make_mixed_inputs(dir / "in");
+  const std::vector<std::vector<std::string>> runs{
+      {"--backend", "serial"},
+      {"--backend", "threads", "-j", "2"},
+      {"--backend", "processes", "-j", "2", "--transport", "shm"},
+      {"--backend", "processes", "-j", "3", "--transport", "pipe"}};
+  for (const auto& ops : std::vector<std::vector<std::string>>{
+           {"--op", "resize=300x300>", "--op", "sharpen", "--quality", "85"},
+           {"--op", "resize=160x160>", "--op", "equalize", "--op", "rotate=90", "--op", "denoise",
+            "--format", "png"}}) {
+    std::vector<fs::path> outs;
+    for (std::size_t i = 0; i < runs.size(); ++i) {
+      outs.push_back(dir / ("out" + std::to_string(i)));
+      std::vector<std::string> args{(dir / "in").native(), outs.back().native(), "-r"};
+      args.insert(args.end(), ops.begin(), ops.end());
+      args.insert(args.end(), runs[i].begin(), runs[i].end());
+      auto r = forkpool_images(args);
+      ASSERT_EQ(r.exit_code, 0) << runs[i][1] << ": " << r.err;
+    }
+    const auto names = files_under(outs[0]);
+    ASSERT_EQ(names.size(), 7u);
+    for (std::size_t i = 1; i < outs.size(); ++i) {
+      ASSERT_EQ(files_under(outs[i]), names);
+      for (const auto& name : names)
+        EXPECT_EQ(read_bytes(outs[i] / name), read_bytes(outs[0] / name)) << name << " differs in run " << i;
+    }
+    for (const auto& out : outs) fs::remove_all(out);
+  }
+}
+
+TEST_F(ImagesCliTest, AWorkerKilledOnOneFileLosesOnlyThatFile) {
+  TempDir dir;
+  for (int i = 0; i < 8; ++i)
+    write_image(dir / "in" / ("img" + std::to_string(i) + ".jpg"), synthetic_image(120, 90, 3, i));
+  ::setenv("FORKPOOL_IMAGES_CRASH_ON", "img3.jpg", 1);
+  auto r = forkpool_images({(dir / "in").native(), (dir / "out").native(), "--op", "blur=2", "-j", "2"});
+  ::unsetenv("FORKPOOL_IMAGES_CRASH_ON");
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("img3.jpg"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("SIGKILL"), std::string::npos) << r.err;
+  auto outputs = files_under(dir / "out");
+  EXPECT_EQ(outputs.size(), 7u);
+  for (const auto& name : outputs) EXPECT_FALSE(decode(dir / "out" / name).empty()) << name;
+  EXPECT_TRUE(temp_files_under(dir / "out").empty());
+}
+
+TEST_F(ImagesCliTest, UsageErrorsGetOneLineAndExitOne) {
+  TempDir dir;
+  write_image(dir / "in" / "a.jpg", synthetic_image(40, 30));
+  struct Case { std::vector<std::string> args; std::string says; };
+  const std::vector<Case> cases{
+      {{(dir / "in").native(), (dir / "in" / "out").native(), "--op", "gray"}, "inside the input folder"},
+      {{(dir / "in").native(), (dir / "in").native(), "--op", "gray"}, "is the input folder"},
+      {{(dir / "in").native(), (dir / "out").native(), "--op", "resize=12y"}, "bad geometry '12y'"},
+      {{(dir / "in").native(), (dir / "out").native(), "--op", "sparkle"}, "unknown op 'sparkle'"},
+      {{(dir / "in").native(), (dir / "out").native()}, "no --op given"},
+      {{(dir / "nope").native(), (dir / "out").native(), "--op", "gray"}, "does not exist"},
+      {{(dir / "in").native(), (dir / "out").native(), "--op", "gray", "--format", "gif"}, "unknown --format"},
+      {{(dir / "in").native(), "--op", "gray"}, "needs an input and an output folder"},
+  };
+  for (const auto& c : cases) {
+    auto r = forkpool_images(c.args);
+    EXPECT_EQ(r.exit_code, 1) << c.says;
+    EXPECT_NE(r.err.find(c.says), std::string::npos) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  }
+  EXPECT_FALSE(fs::exists(dir / "out"));
+  EXPECT_FALSE(fs::exists(dir / "in" / "out"));
+}
+
+TEST_F(ImagesCliTest, ListOpsPrintsEveryOpWithItsParameters) {
+  auto r = run_command({FORKPOOL_BINARY, "images", "--list-ops"});
+  ASSERT_EQ(r.exit_code, 0);
+  for (const char* expected : {"resize=GEOMETRY", "crop=WxH+X+Y", "rotate=90|180|270", "flip=h|v",
+                               "gray", "blur=SIGMA", "sharpen[=AMOUNT]", "edges", "threshold",
+                               "equalize[=CLIP]", "invert", "denoise[=H]"})
+    EXPECT_NE(r.out.find(expected), std::string::npos) << expected;
+}
+
+// Starts forkpool without waiting for it; the test owns the pid and reaps it.
+pid_t spawn_forkpool(const std::vector<std::string>& args) {
+  std::vector<char*> argv;
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+  pid_t pid = -1;
+  int rc = ::posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  return rc == 0 ? pid : -1;
+}
+
+// Waits up to `limit` for the child to exit; SIGKILLs it past that. Returns its exit code.
+int wait_for(pid_t pid, std::chrono::seconds limit) {
+  const auto give_up = std::chrono::steady_clock::now() + limit;
+  int status = 0;
+  while (::waitpid(pid, &status, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() > give_up) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+      ADD_FAILURE() << "forkpool did not exit after SIGINT";
+      return -1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+class ImagesInterruptTest : public LeakCheckedTest, public ::testing::WithParamInterface<const char*> {};
+
+TEST_P(ImagesInterruptTest, CtrlCLeavesOnlyWholeOutputsAndARerunResumes) {
+  TempDir dir;
+  constexpr int kImages = 24;  // denoise makes each take tens of ms: time to interrupt
+  for (int i = 0; i < kImages; ++i)
+    write_image(dir / "in" / fmt_name(i), synthetic_image(160, 120, 3, i));
+  const std::vector<std::string> args{FORKPOOL_BINARY, "images", (dir / "in").native(),
+                                      (dir / "out").native(), "--op", "denoise", "--op",
+                                      "resize=100x", "--backend", GetParam(), "-j", "2"};
+  pid_t pid = spawn_forkpool(args);
+  ASSERT_GT(pid, 0);
+  // Interrupt once the batch is under way: after the first output is in place.
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  auto finished_outputs = [&] {
+    std::size_t n = 0;
+    if (fs::exists(dir / "out"))
+      for (const auto& name : files_under(dir / "out")) n += name.find("forkpool-tmp") == std::string::npos;
+    return n;
+  };
+  while (finished_outputs() == 0 && std::chrono::steady_clock::now() < give_up)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ::kill(pid, SIGINT);
+  EXPECT_EQ(wait_for(pid, std::chrono::seconds(60)), 130);
+
+  EXPECT_TRUE(temp_files_under(dir / "out").empty());
+  const auto outputs = files_under(dir / "out");
+  EXPECT_LT(outputs.size(), static_cast<std::size_t>(kImages)) << "finished before the interrupt";
+  for (const auto& name : outputs) EXPECT_EQ(decode(dir / "out" / name).size(), cv::Size(100, 75)) << name;
+
+  auto rerun = run_command(args);
+  EXPECT_EQ(rerun.exit_code, 0) << rerun.err;
+  EXPECT_NE(rerun.out.find(std::to_string(outputs.size()) + " skipped"), std::string::npos) << rerun.out;
+  EXPECT_EQ(files_under(dir / "out").size(), static_cast<std::size_t>(kImages));
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, ImagesInterruptTest, ::testing::Values("processes", "threads", "serial"));
+
+}  // namespace
+}  // namespace forkpool::testing

@@ -1,0 +1,238 @@
+// `forkpool matmul`: C = A * B from .npy files (or random operands) on a process pool over
+// shared memory, a thread pool, or one thread, with the timings that compare them.
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <fmt/core.h>
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cli.hpp"
+#include "forkpool/matmul/freivalds.hpp"
+#include "forkpool/matmul/matmul.hpp"
+#include "forkpool/matmul/npy.hpp"
+#include "matmul_report.hpp"
+#include "matmul_test_hooks.hpp"
+#include "progress.hpp"
+
+namespace forkpool::cli {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// A product below this many flops ends before a progress bar would be worth drawing.
+constexpr double kProgressFlops = 2e10;
+
+struct MatmulFlags {
+  CommonFlags common;
+  std::vector<std::string> inputs;
+  std::string output;
+  std::string random;
+  std::string dtype;
+  std::uint64_t seed = 1;
+  std::size_t tile = 0;
+  bool verify = false;
+};
+
+struct Shape {
+  std::size_t m = 0, k = 0, n = 0;
+};
+
+Shape parse_random(const std::string& text) {
+  Shape s;
+  char x1 = 0, x2 = 0;
+  int used = 0;
+  if (std::sscanf(text.c_str(), "%zu%c%zu%c%zu%n", &s.m, &x1, &s.k, &x2, &s.n, &used) != 5 ||
+      static_cast<std::size_t>(used) != text.size() || (x1 != 'x' && x1 != 'X') ||
+      (x2 != 'x' && x2 != 'X') || s.m == 0 || s.k == 0 || s.n == 0)
+    throw InputError("--random takes MxKxN, three positive sizes such as 1024x1024x1024, not '" +
+                     text + "'");
+  return s;
+}
+
+// Refuses an output that could not be written, before any work is done.
+void check_writable(const std::string& path, const char* what) {
+  if (path.empty()) return;
+  std::filesystem::path dir = std::filesystem::path(path).parent_path();
+  if (dir.empty()) dir = ".";
+  if (!std::filesystem::is_directory(dir))
+    throw InputError(fmt::format("{} {}: folder {} does not exist", what, path, dir.string()));
+  if (::access(dir.c_str(), W_OK) != 0)
+    throw InputError(fmt::format("{} {}: folder {} is not writable", what, path, dir.string()));
+  if (std::filesystem::is_directory(path)) throw InputError(fmt::format("{} {} is a folder", what, path));
+}
+
+// Keeps SIGINT and SIGTERM pending while the output is renamed into place, so that Ctrl-C can
+// not stop the process between writing the temporary file and removing it; a pending signal
+// takes effect as soon as this goes away. Main thread only (it changes this thread's mask).
+class DeferSignals {
+ public:
+  DeferSignals() {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    ::sigprocmask(SIG_BLOCK, &set, &old_);
+  }
+  ~DeferSignals() { ::sigprocmask(SIG_SETMASK, &old_, nullptr); }
+  DeferSignals(const DeferSignals&) = delete;
+  DeferSignals& operator=(const DeferSignals&) = delete;
+
+ private:
+  sigset_t old_;
+};
+
+MatmulOperandInfo describe(const matmul::NpyFile& f) {
+  return {f.name(), f.rows(), f.cols(), std::string(matmul::to_string(f.header().dtype)),
+          f.header().fortran_order};
+}
+
+int run(const MatmulFlags& flags) {
+  // Everything the user gave is checked before any work.
+  ExecutorOptions exec = flags.common.executor_options();
+  if (!flags.random.empty() && !flags.inputs.empty())
+    throw InputError("give either A.npy B.npy or --random MxKxN, not both");
+  if (flags.random.empty() && flags.inputs.size() != 2)
+    throw InputError("give two input files, A.npy B.npy, or --random MxKxN");
+  std::optional<matmul::Dtype> dtype;
+  if (!flags.dtype.empty()) {
+    dtype = matmul::parse_dtype(flags.dtype);
+    if (!dtype) throw InputError("unknown --dtype '" + flags.dtype + "' (f32, f64)");
+  }
+  check_writable(flags.output, "output");
+  check_writable(flags.common.json_path, "JSON report");
+  std::optional<Shape> random_shape;
+  if (!flags.random.empty()) random_shape = parse_random(flags.random);
+
+  MatmulReport report;
+  report.backend = std::string(to_string(exec.backend));
+  if (exec.backend == Backend::processes) report.transport = std::string(ipc::to_string(exec.transport));
+  report.workers = exec.backend == Backend::serial ? 1 : exec.workers;
+  report.output = flags.output;
+
+  // Load: straight from the files' mappings into the shared arena.
+  auto load_start = Clock::now();
+  std::optional<matmul::Operands> ops;
+  try {
+    if (random_shape) {
+      report.dtype = dtype.value_or(matmul::Dtype::f64);
+      report.seed = flags.seed;
+      ops.emplace(matmul::random_operands(report.dtype, random_shape->m, random_shape->k,
+                                          random_shape->n, flags.seed));
+      report.a = {"random", random_shape->m, random_shape->k, "", false};
+      report.b = {"random", random_shape->k, random_shape->n, "", false};
+    } else {
+      matmul::NpyFile a = matmul::NpyFile::open(flags.inputs[0]);
+      matmul::NpyFile b = matmul::NpyFile::open(flags.inputs[1]);
+      // Like numpy: float32 times float32 stays float32, anything with float64 is float64.
+      bool both_f32 = a.header().dtype == matmul::Dtype::f32 && b.header().dtype == matmul::Dtype::f32;
+      report.dtype = dtype.value_or(both_f32 ? matmul::Dtype::f32 : matmul::Dtype::f64);
+      report.a = describe(a);
+      report.b = describe(b);
+      ops.emplace(matmul::load_operands(a, b, report.dtype));
+    }
+  } catch (const matmul::NpyError& e) {
+    throw InputError(e.what());
+  }
+  report.load_seconds = seconds_since(load_start);
+  report.m = ops->m();
+  report.k = ops->k();
+  report.n = ops->n();
+  if (report.a.dtype.empty()) report.a.dtype = report.b.dtype = std::string(matmul::to_string(report.dtype));
+
+  // Compute.
+  matmul::MatmulOptions options;
+  options.executor = exec;
+  options.tile = flags.tile;
+  MatmulTestHooks hooks = MatmulTestHooks::from_environment();
+  hooks.install(options);
+  matmul::TilePlan plan = matmul::plan_product(*ops, options);
+  double flops = 2.0 * static_cast<double>(report.m) * static_cast<double>(report.k) *
+                 static_cast<double>(report.n);
+  ProgressBar bar("matmul", plan.tiles.size(), "tiles",
+                  !flags.common.quiet && stderr_is_terminal() && flops >= kProgressFlops);
+  report.run = matmul::multiply(*ops, plan, options, [&](const matmul::Tile&) { bar.advance(); });
+  bar.finish();
+  hooks.after_product(*ops);
+  if (report.run.workers > 0) report.workers = report.run.workers;
+
+  int exit_code = kExitOk;
+  if (report.run.interrupted) {
+    report.status = "interrupted";
+    fmt::print(stderr, "forkpool: interrupted by {}; C not written\n",
+               report.run.interrupt_signal == SIGTERM ? "SIGTERM" : "SIGINT");
+    exit_code = kExitInterrupted;
+  } else if (!report.run.failures.empty()) {
+    report.status = "failed";
+    for (const auto& failure : report.run.failures) fmt::print(stderr, "forkpool: {}\n", failure);
+    fmt::print(stderr, "forkpool: {} of {} tiles failed; C not written\n", report.run.failures.size(),
+               plan.tiles.size());
+    exit_code = kExitSomeFailed;
+  }
+
+  if (exit_code == kExitOk && flags.verify) {
+    auto start = Clock::now();
+    report.verify = matmul::freivalds_check(report.dtype, ops->a(), ops->b(), ops->c(), report.m,
+                                            report.k, report.n);
+    report.verify_seconds = seconds_since(start);
+    if (!report.verify->passed) {
+      report.status = "failed";
+      fmt::print(stderr, "forkpool: verification failed: relative error {:.2e} exceeds {:.2e}; C not written\n",
+                 report.verify->relative_error, report.verify->tolerance);
+      exit_code = kExitSomeFailed;
+    }
+  }
+
+  if (exit_code == kExitOk && !flags.output.empty()) {
+    auto start = Clock::now();
+    DeferSignals defer;
+    matmul::write_npy(flags.output, report.dtype, report.m, report.n, ops->c_bytes());
+    report.write_seconds = seconds_since(start);
+  } else {
+    report.output.clear();
+  }
+
+  if (!flags.common.quiet) fmt::print("{}", format_text(report));
+  if (!flags.common.json_path.empty()) write_json(report, flags.common.json_path);
+  return exit_code;
+}
+
+void setup(CLI::App& root, CommandRunner& chosen) {
+  auto flags = std::make_shared<MatmulFlags>();
+  CLI::App* cmd = root.add_subcommand(
+      "matmul", "Multiply two matrices from .npy files on a process pool, a thread pool or one thread");
+  cmd->add_option("inputs", flags->inputs, "A.npy B.npy: 2-D float32/float64 arrays, M x K and K x N");
+  cmd->add_option("-o,--output", flags->output,
+                  "Write C = A B to this .npy file (without it C is computed but not saved)");
+  cmd->add_option("--random", flags->random, "Multiply random matrices of shape MxKxN instead of files");
+  cmd->add_option("--dtype", flags->dtype,
+                  "f32 | f64: element type of the product (default: f64 with --random; with files, "
+                  "f32 if both are float32, else f64)");
+  cmd->add_option("--seed", flags->seed, "Seed of --random")->capture_default_str();
+  cmd->add_option("--tile", flags->tile,
+                  "Square tiles of C of this edge (rounded up to the kernel's register blocking); "
+                  "default: full-width row panels, two per worker")
+      ->check(CLI::PositiveNumber);
+  cmd->add_flag("--verify", flags->verify,
+                "Check C with Freivalds' test (3 rounds); exit 2 if it fails");
+  add_common_flags(*cmd, flags->common);
+  cmd->footer(
+      "Exit status: 0 done; 1 bad usage or input (nothing is computed); 2 tiles failed or --verify "
+      "failed (C is not written); 130 interrupted.");
+  cmd->callback([flags, &chosen] { chosen = [flags] { return run(*flags); }; });
+}
+
+const bool registered = register_command(&setup);
+
+}  // namespace
+}  // namespace forkpool::cli

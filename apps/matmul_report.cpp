@@ -1,0 +1,101 @@
+#include "matmul_report.hpp"
+
+#include <fmt/core.h>
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <fstream>
+
+namespace forkpool::cli {
+
+double MatmulReport::gflops() const {
+  if (run.compute_seconds <= 0) return 0;
+  return 2.0 * static_cast<double>(m) * static_cast<double>(k) * static_cast<double>(n) /
+         run.compute_seconds / 1e9;
+}
+
+namespace {
+
+std::string describe(const MatmulOperandInfo& op, std::string_view fallback_dtype) {
+  std::string dtype = op.dtype.empty() ? std::string(fallback_dtype) : op.dtype;
+  return fmt::format("{:<24} {}x{} {}{}", op.source, op.rows, op.cols, dtype,
+                     op.fortran_order ? " (Fortran order)" : "");
+}
+
+nlohmann::json operand_json(const MatmulOperandInfo& op) {
+  return {{"source", op.source}, {"shape", {op.rows, op.cols}}, {"dtype", op.dtype},
+          {"fortran_order", op.fortran_order}};
+}
+
+}  // namespace
+
+std::string format_text(const MatmulReport& r) {
+  std::string dtype(matmul::to_string(r.dtype));
+  std::string out;
+  std::string a_source = r.a.source == "random" ? fmt::format("random (seed {})", r.seed) : r.a.source;
+  std::string b_source = r.b.source == "random" ? fmt::format("random (seed {})", r.seed + 1) : r.b.source;
+  out += fmt::format("A        {}\n", describe({a_source, r.a.rows, r.a.cols, r.a.dtype, r.a.fortran_order}, dtype));
+  out += fmt::format("B        {}\n", describe({b_source, r.b.rows, r.b.cols, r.b.dtype, r.b.fortran_order}, dtype));
+  out += fmt::format("C        {}\n", describe({r.output.empty() ? "(not written)" : r.output, r.m, r.n, dtype, false}, dtype));
+  const auto& plan = r.run.plan;
+  out += fmt::format("run      {}, {} worker{}{}, {} tile{} of {}x{}{}\n", r.backend, r.workers,
+                     r.workers == 1 ? "" : "s",
+                     r.transport ? fmt::format(", transport {}", *r.transport) : std::string(),
+                     plan.tiles.size(), plan.tiles.size() == 1 ? "" : "s", plan.tile_rows,
+                     plan.tile_cols,
+                     r.run.workers_replaced ? fmt::format(", {} worker(s) replaced", r.run.workers_replaced)
+                                            : std::string());
+  out += fmt::format("load     {:.3f} s\n", r.load_seconds);
+  double g = r.gflops();
+  std::string rate = !r.run.complete() ? std::string(r.run.interrupted ? "(interrupted)" : "(tiles failed)")
+                     : g >= 1          ? fmt::format("{:.1f} GFLOP/s", g)
+                                       : fmt::format("{:.3f} GFLOP/s", g);
+  out += fmt::format("compute  {:.3f} s  {}\n", r.run.compute_seconds, rate);
+  if (r.verify)
+    out += fmt::format("verify   {}, relative error {:.2e} (tolerance {:.2e}, {} rounds), {:.3f} s\n",
+                       r.verify->passed ? "passed" : "FAILED", r.verify->relative_error,
+                       r.verify->tolerance, r.verify->rounds, r.verify_seconds);
+  if (!r.output.empty()) out += fmt::format("write    {:.3f} s\n", r.write_seconds);
+  return out;
+}
+
+void write_json(const MatmulReport& r, const std::string& path) {
+  nlohmann::json j;
+  j["command"] = "matmul";
+  j["status"] = r.status;
+  j["a"] = operand_json(r.a);
+  j["b"] = operand_json(r.b);
+  if (r.a.source == "random") j["seed"] = r.seed;
+  j["c"] = {{"path", r.output.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.output)},
+            {"shape", {r.m, r.n}}};
+  j["dtype"] = matmul::to_string(r.dtype);
+  j["backend"] = r.backend;
+  j["transport"] = r.transport ? nlohmann::json(*r.transport) : nlohmann::json(nullptr);
+  j["workers"] = r.workers;
+  j["workers_replaced"] = r.run.workers_replaced;
+  j["tile"] = {{"rows", r.run.plan.tile_rows}, {"cols", r.run.plan.tile_cols}};
+  j["tiles"] = r.run.plan.tiles.size();
+  j["load_seconds"] = r.load_seconds;
+  j["compute_seconds"] = r.run.compute_seconds;
+  j["write_seconds"] = r.write_seconds;
+  j["gflops"] = r.run.complete() ? nlohmann::json(r.gflops()) : nlohmann::json(nullptr);
+  if (r.verify) {
+    // JSON has no infinity: a NaN or infinite error (a NaN in C) is written as null.
+    j["verify"] = {{"passed", r.verify->passed},
+                   {"relative_error", std::isfinite(r.verify->relative_error)
+                                          ? nlohmann::json(r.verify->relative_error)
+                                          : nlohmann::json(nullptr)},
+                   {"tolerance", r.verify->tolerance},
+                   {"rounds", r.verify->rounds},
+                   {"seconds", r.verify_seconds}};
+  } else {
+    j["verify"] = nullptr;
+  }
+  j["failures"] = r.run.failures;
+  std::ofstream out(path);
+  out << j.dump(2) << '\n';
+  out.close();
+  if (!out) throw std::runtime_error("cannot write the JSON report " + path);
+}
+
+}  // namespace forkpool::cli

@@ -1,0 +1,47 @@
+#pragma once
+// What `forkpool matmul` tells the user: the text summary on stdout and the --json report.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "forkpool/matmul/freivalds.hpp"
+#include "forkpool/matmul/matmul.hpp"
+
+namespace forkpool::cli {
+
+// One operand as the user gave it.
+struct MatmulOperandInfo {
+  std::string source;  // the .npy path, or "random"
+  std::size_t rows = 0, cols = 0;
+  std::string dtype;   // as stored in the file: "f32", "f64"
+  bool fortran_order = false;
+};
+
+// Everything one run measured. Filled by cmd_matmul on the main thread.
+struct MatmulReport {
+  MatmulOperandInfo a, b;
+  std::string output;        // C's path; empty when not written
+  matmul::Dtype dtype = matmul::Dtype::f64;
+  std::string backend;
+  std::optional<std::string> transport;  // processes only
+  unsigned workers = 0;
+  std::size_t m = 0, k = 0, n = 0;
+  matmul::MatmulRun run;
+  std::uint64_t seed = 0;    // --random only
+  double load_seconds = 0;
+  double write_seconds = 0;
+  std::optional<matmul::VerifyResult> verify;
+  double verify_seconds = 0;
+  std::string status = "ok";  // "ok", "failed" (tiles or --verify), "interrupted"
+
+  [[nodiscard]] double gflops() const;
+};
+
+// The human summary, several aligned lines ending in '\n'.
+std::string format_text(const MatmulReport& report);
+
+// Writes the report as JSON to `path`; throws std::runtime_error when it cannot.
+void write_json(const MatmulReport& report, const std::string& path);
+
+}  // namespace forkpool::cli

@@ -1,0 +1,168 @@
+// `forkpool matmul` end to end: the real binary on numpy-made files.
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <fstream>
+#include <iterator>
+#include <nlohmann/json.hpp>
+
+#include "common/leak_check.hpp"
+#include "common/run_command.hpp"
+#include "matmul/matmul_test_support.hpp"
+
+namespace forkpool::matmul {
+namespace {
+
+using forkpool::testing::CommandOutcome;
+using forkpool::testing::run_command;
+using testing::fixture;
+using testing::read_row_major;
+using testing::ScratchDir;
+
+CommandOutcome matmul(std::vector<std::string> args) {
+  args.insert(args.begin(), {FORKPOOL_BINARY, "matmul"});
+  return run_command(args);
+}
+
+std::string slurp(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+
+// Sets an environment variable for the commands this test runs, and removes it afterwards.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const char* value) : name_(name) { ::setenv(name, value, 1); }
+  ~ScopedEnv() { ::unsetenv(name_); }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  const char* name_;
+};
+
+void expect_near(const std::vector<double>& got, const std::vector<double>& want, double tolerance) {
+  ASSERT_EQ(got.size(), want.size());
+  for (std::size_t i = 0; i < got.size(); ++i) ASSERT_NEAR(got[i], want[i], tolerance) << i;
+}
+
+class CliMatmulTest : public forkpool::testing::LeakCheckedTest {
+ protected:
+  ScratchDir dir_;
+  std::string a_ = fixture("a_64x48_f64.npy").string();
+  std::string b_ = fixture("b_48x80_f64.npy").string();
+};
+
+TEST_F(CliMatmulTest, EveryBackendWritesNumpysProduct) {
+  auto want = read_row_major(fixture("c_64x48x80_f64.npy"));
+  for (std::vector<std::string> how : {std::vector<std::string>{"--backend", "serial"},
+                                       {"--backend", "threads", "-j", "2"},
+                                       {"--backend", "processes", "-j", "2", "--transport", "shm"},
+                                       {"--backend", "processes", "-j", "2", "--transport", "pipe"}}) {
+    std::string c = (dir_ / "c.npy").string();
+    std::vector<std::string> args = {a_, b_, "-o", c, "--tile", "24", "--verify"};
+    args.insert(args.end(), how.begin(), how.end());
+    CommandOutcome r = matmul(args);
+    ASSERT_EQ(r.exit_code, 0) << how[1] << ": " << r.err;
+    EXPECT_NE(r.out.find("verify   passed"), std::string::npos) << r.out;
+    expect_near(read_row_major(c), want, 1e-12);
+    std::filesystem::remove(c);
+  }
+}
+
+TEST_F(CliMatmulTest, JsonReportHoldsEveryFigure) {
+  std::string c = (dir_ / "c.npy").string(), json = (dir_ / "report.json").string();
+  CommandOutcome r = matmul({a_, b_, "-o", c, "--json", json, "-q", "-j", "2", "--verify"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "") << "-q prints nothing";
+  auto j = nlohmann::json::parse(slurp(json));
+  EXPECT_EQ(j["status"], "ok");
+  EXPECT_EQ(j["a"]["shape"], nlohmann::json({64, 48}));
+  EXPECT_EQ(j["b"]["shape"], nlohmann::json({48, 80}));
+  EXPECT_EQ(j["c"]["shape"], nlohmann::json({64, 80}));
+  EXPECT_EQ(j["c"]["path"], c);
+  EXPECT_EQ(j["dtype"], "f64");
+  EXPECT_EQ(j["backend"], "processes");
+  EXPECT_EQ(j["transport"], "shm");
+  EXPECT_EQ(j["workers"], 2);
+  EXPECT_EQ(j["verify"]["passed"], true);
+  for (const char* key : {"load_seconds", "compute_seconds", "write_seconds", "gflops"}) {
+    ASSERT_TRUE(j[key].is_number()) << key;
+    EXPECT_GT(j[key].get<double>(), 0) << key;
+  }
+  EXPECT_GE(j["tiles"].get<int>(), 1);
+}
+
+TEST_F(CliMatmulTest, RandomOperandsAreReproducible) {
+  std::string c1 = (dir_ / "c1.npy").string(), c2 = (dir_ / "c2.npy").string();
+  for (const auto& c : {c1, c2}) {
+    CommandOutcome r = matmul({"--random", "100x70x50", "--dtype", "f32", "--seed", "3", "-o", c, "--verify"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+  NpyFile f = NpyFile::open(c1);
+  EXPECT_EQ(f.header().dtype, Dtype::f32);
+  EXPECT_EQ(f.header().shape, (std::vector<std::size_t>{100, 50}));
+  EXPECT_EQ(slurp(c1), slurp(c2));
+}
+
+TEST_F(CliMatmulTest, KilledWorkersTileIsRecomputed) {
+  ScopedEnv kill("FORKPOOL_MATMUL_TEST_KILL_TILE", "0");
+  std::string c = (dir_ / "c.npy").string();
+  CommandOutcome r = matmul({a_, b_, "-o", c, "--tile", "24", "-j", "2", "--verify"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("1 worker(s) replaced"), std::string::npos) << r.out;
+  expect_near(read_row_major(c), read_row_major(fixture("c_64x48x80_f64.npy")), 1e-12);
+}
+
+TEST_F(CliMatmulTest, VerifyCatchesACorruptedProduct) {
+  ScopedEnv corrupt("FORKPOOL_MATMUL_TEST_CORRUPT_C", "1");
+  std::string c = (dir_ / "c.npy").string();
+  CommandOutcome r = matmul({a_, b_, "-o", c, "--verify"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("forkpool: verification failed"), std::string::npos) << r.err;
+  EXPECT_NE(r.out.find("verify   FAILED"), std::string::npos) << r.out;
+  EXPECT_TRUE(dir_.entries().empty()) << "a product that failed verification is not written";
+}
+
+TEST_F(CliMatmulTest, RefusesBadInputWithOneLineBeforeAnyWork) {
+  std::string truncated = (dir_ / "truncated.npy").string();
+  std::string bytes = slurp(b_);
+  std::ofstream(truncated, std::ios::binary) << bytes.substr(0, bytes.size() / 2);
+  std::string c = (dir_ / "c.npy").string();
+  struct Case {
+    std::vector<std::string> args;
+    std::string says;
+  };
+  std::vector<Case> cases = {
+      {{a_, fixture("int64_2x2.npy").string()}, "dtype '<i8' is not supported"},
+      {{a_, fixture("big_endian_2x2.npy").string()}, "big-endian"},
+      {{a_, fixture("vector_3.npy").string()}, "not a matrix"},
+      {{a_, truncated}, "truncated"},
+      {{a_, fixture("make_fixtures.py").string()}, "bad magic"},
+      {{a_, (dir_ / "absent.npy").string()}, "No such file"},
+      {{a_, a_}, "cannot multiply"},
+      {{a_}, "two input files"},
+      {{a_, b_, "--random", "8x8x8"}, "not both"},
+      {{"--random", "8x8"}, "--random takes MxKxN"},
+      {{"--random", "8x8x8", "--dtype", "f16"}, "unknown --dtype"},
+      {{"--random", "8x8x8", "--backend", "gpu"}, "unknown backend"},
+      {{"--random", "8x8x8", "-o", (dir_ / "missing" / "c.npy").string()}, "does not exist"},
+  };
+  for (const Case& t : cases) {
+    std::vector<std::string> args = t.args;
+    if (std::find(args.begin(), args.end(), "-o") == args.end()) args.insert(args.end(), {"-o", c});
+    CommandOutcome r = matmul(args);
+    EXPECT_EQ(r.exit_code, 1) << t.says;
+    EXPECT_EQ(r.out, "") << t.says;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_EQ(r.err.rfind("forkpool: ", 0), 0u) << r.err;
+    EXPECT_NE(r.err.find(t.says), std::string::npos) << r.err;
+    EXPECT_FALSE(std::filesystem::exists(c)) << t.says;
+  }
+  std::filesystem::remove(truncated);
+  EXPECT_TRUE(dir_.entries().empty()) << "nothing but what the test made";
+}
+
+}  // namespace
+}  // namespace forkpool::matmul

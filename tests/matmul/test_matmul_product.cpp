@@ -1,0 +1,184 @@
+// C = A * B on every backend and transport agrees with numpy's product, survives a worker
+// killed mid-product, and refuses operands it cannot multiply.
+
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <atomic>
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include "common/leak_check.hpp"
+#include "forkpool/ipc/shared_memory.hpp"
+#include "forkpool/matmul/matmul.hpp"
+#include "matmul/matmul_test_support.hpp"
+
+namespace forkpool::matmul {
+namespace {
+
+using testing::fixture;
+using testing::read_row_major;
+
+struct Setup {
+  Backend backend;
+  ipc::Transport transport;
+};
+
+std::string name_of(const ::testing::TestParamInfo<Setup>& info) {
+  std::string name(to_string(info.param.backend));
+  if (info.param.backend == Backend::processes) name.append("_").append(ipc::to_string(info.param.transport));
+  return name;
+}
+
+void PrintTo(const Setup& s, std::ostream* os) {
+  *os << to_string(s.backend);
+  if (s.backend == Backend::processes) *os << " over " << ipc::to_string(s.transport);
+}
+
+MatmulOptions options_for(const Setup& s, std::size_t tile) {
+  MatmulOptions o;
+  o.executor.backend = s.backend;
+  o.executor.transport = s.transport;
+  o.executor.workers = 2;
+  o.tile = tile;
+  return o;
+}
+
+// C of `ops` as doubles.
+std::vector<double> c_of(const Operands& ops) {
+  std::vector<double> out(ops.m() * ops.n());
+  for (std::size_t i = 0; i < out.size(); ++i)
+    out[i] = ops.dtype() == Dtype::f32 ? double(reinterpret_cast<const float*>(ops.c())[i])
+                                       : reinterpret_cast<const double*>(ops.c())[i];
+  return out;
+}
+
+void expect_close(const std::vector<double>& got, const std::vector<double>& want, double tolerance) {
+  ASSERT_EQ(got.size(), want.size());
+  for (std::size_t i = 0; i < got.size(); ++i)
+    ASSERT_NEAR(got[i], want[i], tolerance * (1 + std::abs(want[i]))) << "element " << i;
+}
+
+Operands load(const char* a, const char* b, Dtype dtype) {
+  return load_operands(NpyFile::open(fixture(a)), NpyFile::open(fixture(b)), dtype);
+}
+
+class ProductTest : public forkpool::testing::LeakCheckedTest,
+                    public ::testing::WithParamInterface<Setup> {};
+
+TEST_P(ProductTest, MatchesNumpyInFloat64) {
+  Operands ops = load("a_64x48_f64.npy", "b_48x80_f64.npy", Dtype::f64);
+  MatmulOptions options = options_for(GetParam(), 24);
+  TilePlan plan = plan_product(ops, options);
+  ASSERT_EQ(plan.tiles.size(), 12u);  // 3 x 4 tiles of 24, the last row of tiles 16 high
+  std::size_t seen = 0;
+  MatmulRun run = multiply(ops, plan, options, [&](const Tile&) { ++seen; });
+  ASSERT_TRUE(run.complete()) << (run.failures.empty() ? "interrupted" : run.failures[0]);
+  EXPECT_EQ(seen, 12u);
+  expect_close(c_of(ops), read_row_major(fixture("c_64x48x80_f64.npy")), 1e-13);
+}
+
+TEST_P(ProductTest, MatchesNumpyInFloat32WithFortranOrderB) {
+  Operands ops = load("a_50x40_f32.npy", "b_40x30_f32_fortran.npy", Dtype::f32);
+  MatmulOptions options = options_for(GetParam(), 0);
+  MatmulRun run = multiply(ops, plan_product(ops, options), options);
+  ASSERT_TRUE(run.complete());
+  expect_close(c_of(ops), read_row_major(fixture("c_50x40x30_f32.npy")), 1e-5);
+}
+
+TEST_P(ProductTest, ReportsATileThatFailed) {
+  Operands ops = load("a_64x48_f64.npy", "b_48x80_f64.npy", Dtype::f64);
+  MatmulOptions options = options_for(GetParam(), 24);
+  options.before_tile = [](std::size_t index) {
+    if (index == 5) throw std::runtime_error("no luck");
+  };
+  MatmulRun run = multiply(ops, plan_product(ops, options), options);
+  ASSERT_EQ(run.failures.size(), 1u);
+  EXPECT_NE(run.failures[0].find("tile 5 (rows 24-47, columns 24-47): no luck"), std::string::npos)
+      << run.failures[0];
+  EXPECT_FALSE(run.complete());
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Backends, ProductTest,
+    ::testing::Values(Setup{Backend::serial, ipc::Transport::shm},
+                      Setup{Backend::threads, ipc::Transport::shm},
+                      Setup{Backend::processes, ipc::Transport::shm},
+                      Setup{Backend::processes, ipc::Transport::pipe},
+                      Setup{Backend::processes, ipc::Transport::unix_socket},
+                      Setup{Backend::processes, ipc::Transport::tcp},
+                      Setup{Backend::processes, ipc::Transport::mq}),
+    name_of);
+
+class KilledWorkerTest : public forkpool::testing::LeakCheckedTest,
+                         public ::testing::WithParamInterface<ipc::Transport> {};
+
+TEST_P(KilledWorkerTest, TileIsRecomputedAndCIsCorrect) {
+  Operands ops = load("a_64x48_f64.npy", "b_48x80_f64.npy", Dtype::f64);
+  MatmulOptions options = options_for({Backend::processes, GetParam()}, 24);
+  // A flag in shared memory, so that only the first worker to start tile 0 dies, whichever
+  // process that is. It scribbles over its block of C first, as a worker killed while writing
+  // would leave it.
+  auto flag_memory = ipc::SharedMemory::create(sizeof(std::atomic<int>));
+  ASSERT_TRUE(flag_memory);
+  auto* killed = new (flag_memory->data()) std::atomic<int>(0);
+  double* c = reinterpret_cast<double*>(ops.c());
+  options.before_tile = [killed, c](std::size_t index) {
+    if (index != 0 || killed->exchange(1) != 0) return;
+    for (std::size_t r = 0; r < 24; ++r)
+      for (std::size_t col = 0; col < 24; ++col) c[r * 80 + col] = std::numeric_limits<double>::quiet_NaN();
+    ::raise(SIGKILL);
+  };
+  MatmulRun run = multiply(ops, plan_product(ops, options), options);
+  ASSERT_TRUE(run.complete()) << (run.failures.empty() ? "interrupted" : run.failures[0]);
+  EXPECT_EQ(killed->load(), 1);
+  EXPECT_GE(run.workers_replaced, 1u);
+  expect_close(c_of(ops), read_row_major(fixture("c_64x48x80_f64.npy")), 1e-13);
+}
+
+}  // namespace
+}  // namespace forkpool::matmul
+
+namespace forkpool::ipc {
+void PrintTo(Transport t, std::ostream* os) { *os << to_string(t); }
+}  // namespace forkpool::ipc
+
+namespace forkpool::matmul {
+namespace {
+
+INSTANTIATE_TEST_SUITE_P(Transports, KilledWorkerTest,
+                         ::testing::Values(ipc::Transport::shm, ipc::Transport::pipe),
+                         [](const auto& info) { return std::string(ipc::to_string(info.param)); });
+
+class OperandsTest : public forkpool::testing::LeakCheckedTest {};
+
+TEST_F(OperandsTest, RefusesMismatchedInnerDimensions) {
+  try {
+    load("a_3x5_f64.npy", "a_3x5_f64.npy", Dtype::f64);
+    FAIL() << "3x5 times 3x5 was accepted";
+  } catch (const NpyError& e) {
+    EXPECT_NE(std::string(e.what()).find("cannot multiply"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("5 columns but 3 rows"), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(OperandsTest, RefusesOperandsLargerThanMemory) {
+  try {
+    random_operands(Dtype::f64, 1 << 20, 1 << 20, 1 << 20, 1);
+    FAIL() << "a 24 TiB product was accepted";
+  } catch (const NpyError& e) {
+    EXPECT_NE(std::string(e.what()).find("available"), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(OperandsTest, ConvertsFloat32FilesToAFloat64Product) {
+  Operands ops = load("a_3x5_f32.npy", "b_5x2_f64.npy", Dtype::f64);
+  MatmulOptions options = options_for({Backend::serial, ipc::Transport::shm}, 0);
+  ASSERT_TRUE(multiply(ops, plan_product(ops, options), options).complete());
+  // a_3x5_f32 is a_3x5_f64 rounded to float32: C is numpy's to float32 accuracy.
+  expect_close(c_of(ops), read_row_major(fixture("c_3x5x2_f64.npy")), 1e-6);
+}
+
+}  // namespace
+}  // namespace forkpool::matmul

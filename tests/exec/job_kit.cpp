@@ -1,6 +1,7 @@
 #include "job_kit.hpp"
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -95,12 +96,18 @@ Bytes run_job(std::span<const std::byte> input, const WorkerContext& context) {
       break;
     }
     case Action::segv_always:
-      // The sanitizers catch SIGSEGV and exit instead; a real crash ends by the signal.
+      // The sanitizers catch SIGSEGV and exit instead; a real crash ends by the signal. No
+      // core files from a test.
       ::signal(SIGSEGV, SIG_DFL);
+      {
+        rlimit no_core{0, 0};
+        ::setrlimit(RLIMIT_CORE, &no_core);
+      }
       ::raise(SIGSEGV);
       break;
     case Action::interrupt_parent:
-      ::kill(::getppid(), SIGINT);
+    case Action::terminate_parent:
+      ::kill(::getppid(), action == Action::interrupt_parent ? SIGINT : SIGTERM);
       for (;;) ::pause();  // SIGINT is ignored in workers: only the coordinator's SIGTERM ends this
     case Action::interrupt_self: ::kill(::getpid(), SIGINT); break;
     case Action::sleep_then_compute: std::this_thread::sleep_for(std::chrono::milliseconds(2)); break;

@@ -19,6 +19,7 @@ enum class Action : std::uint8_t {
   kill_self_once,    // SIGKILLs its own process unless its marker file exists (creates it first)
   segv_always,       // dies of SIGSEGV every time
   interrupt_parent,  // sends SIGINT to the coordinator, then waits to be ended
+  terminate_parent,  // the same with SIGTERM
   interrupt_self,    // sends SIGINT to its own process (threads, serial), then computes
   sleep_then_compute,
   write_arena,       // writes index * 3 into arena slot `index`, then computes

@@ -108,6 +108,25 @@ TEST_P(ProcessPoolTest, WorkerIndexIsStableAndInRange) {
   }
 }
 
+TEST_P(ProcessPoolTest, SigtermEndsTheWorkersAndReturnsWhatFinished) {
+  std::vector<Bytes> jobs = make_jobs(500, Action::sleep_then_compute);
+  jobs[2] = make_job(2, Action::terminate_parent);
+  std::vector<int> seen(jobs.size(), 0);
+  BatchReport report = run_batch(options(), jobs, run_job, {},
+                                 [&](const JobResult& r) { ++seen[r.index]; });
+  EXPECT_TRUE(report.interrupted);
+  EXPECT_EQ(report.interrupt_signal, SIGTERM);
+  EXPECT_EQ(report.results[2].status, JobStatus::cancelled);
+  EXPECT_EQ(report.count(JobStatus::failed), 0u);
+  for (std::size_t i = 0; i < jobs.size(); ++i) {
+    bool done = report.results[i].status == JobStatus::done;
+    EXPECT_EQ(seen[i], done ? 1 : 0) << "job " << i;
+    if (done) {
+      EXPECT_EQ(report.results[i].output, expected_output(jobs[i], {})) << "job " << i;
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Transports, ProcessPoolTest, ::testing::ValuesIn(ipc::kAllTransports),
                          [](const auto& info) { return std::string(to_string(info.param)); });
 

@@ -97,9 +97,9 @@ TEST_P(RunBatchTest, SameJobsGiveTheSameResultsOnEveryBackend) {
 }
 
 TEST_P(RunBatchTest, LargeSharedInputReachesEveryJob) {
-  Bytes shared(3 << 20);
+  Bytes shared(1 << 20);
   for (std::size_t i = 0; i < shared.size(); ++i) shared[i] = static_cast<std::byte>(i * 7);
-  std::vector<Bytes> jobs = make_jobs(12);
+  std::vector<Bytes> jobs = make_jobs(6);
   BatchReport report = run(options(3), jobs, shared);
   ASSERT_EQ(report.count(JobStatus::done), jobs.size());
   for (std::size_t i = 0; i < jobs.size(); ++i)

@@ -147,13 +147,13 @@ TEST_F(ChildProcessTest, ChildDiesWithItsParent) {
     if (::prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) return 10;
     Pipe report = make_pipe();
     auto parent = ChildProcess::spawn([&] {
-      auto grandchild = ChildProcess::spawn([] {
+      // The grandchild reports from its body, so it has armed its death signal by then.
+      auto grandchild = ChildProcess::spawn([&] {
+        pid_t pid = ::getpid();
+        if (::write(report.write.get(), &pid, sizeof pid) != sizeof pid) return 2;
         for (;;) ::pause();
-        return 0;
       });
       if (!grandchild) return 1;
-      pid_t pid = grandchild->pid();
-      if (::write(report.write.get(), &pid, sizeof pid) != sizeof pid) return 2;
       for (;;) ::pause();
     });
     if (!parent) return 11;

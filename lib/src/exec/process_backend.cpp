@@ -19,10 +19,12 @@ namespace {
 using namespace std::chrono_literals;
 
 // A job goes to a worker that is still busy only while the requests queued for it stay under
-// this many bytes, less than any transport buffers (a pipe holds 64 KiB). Then the
-// coordinator's send never blocks on a worker that is itself blocked sending a large result
-// back, which would deadlock both. Larger jobs wait for an idle worker, which is reading.
-constexpr std::size_t kPrefetchBytes = 32 * 1024;
+// this many bytes, so that they fit in any transport's buffer without blocking (a pipe holds
+// 64 KiB, an mq message 8 KiB by default). Then the coordinator's send never blocks on a worker
+// that is itself blocked sending a large result back, which would deadlock both. Larger jobs
+// wait for an idle worker, which is reading. (mq with prefetch above its queue depth + 1 could
+// still fill the queue; the default prefetch of 2 cannot.)
+constexpr std::size_t kPrefetchBytes = 4 * 1024;
 
 // How long workers get to exit after the channel closes (done) or SIGTERM (interrupted)
 // before SIGKILL.
@@ -66,6 +68,7 @@ class Coordinator {
     for (Worker& w : workers_) spawn(w);
     dispatch();
     if (auto r = loop_.run(); !r) throw_sys_error("process pool", r.error());
+    if (!interrupt_) on_signal();  // one that came as the last job ended still counts
     if (init_error_) throw std::runtime_error("worker_init failed in a worker: " + *init_error_);
 
     BatchReport report = ledger_.take_report();

@@ -61,12 +61,30 @@ void guarded(InFlight& f, Fn&& fn) {
   }
 }
 
+// OpenCV 4.6 builds some tables on first use without a lock (cvtColor's Lab tables, which
+// equalize uses): two pipeline threads doing that at once leak one copy and may read the other
+// half-built, which would break byte-identical output. Running every op once on small images
+// here, before any pipeline thread exists, builds them race-free.
+void build_lazy_tables(const OpChain& chain) {
+  for (int channels : {1, 3, 4}) {
+    const cv::Mat sample(16, 16, CV_8UC(channels), cv::Scalar(32, 96, 160, 255));
+    for (const auto& op : chain) {
+      try {
+        (void)op->run(sample);
+      } catch (const std::exception&) {
+        // An op that refuses this sample (a crop elsewhere) needs no tables.
+      }
+    }
+  }
+}
+
 }  // namespace
 
 void run_pipeline(ImageBatchReport& report, const std::vector<std::size_t>& todo,
                   const ImageRecipe& recipe, unsigned workers, const ItemCallback& on_item) {
   StopSignals stop_signals;
   const OpChain chain = parse_op_chain(recipe.ops);
+  build_lazy_tables(chain);
   std::size_t next = 0;
   tbb::task_arena arena(static_cast<int>(workers));
   arena.execute([&] {

@@ -114,6 +114,10 @@ Bytes run_job(std::span<const std::byte> input, const WorkerContext& context) {
     case Action::write_arena:
       settings.arena->as<std::uint64_t>(0)[index] = std::uint64_t{index} * 3;
       break;
+    case Action::big_output: {
+      Bytes out(256 * 1024, static_cast<std::byte>(index & 0xff));
+      return out;
+    }
     case Action::report_init: {
       Bytes out(1, std::byte{t_init_batch == settings.batch_id});
       return out;

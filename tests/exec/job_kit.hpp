@@ -24,6 +24,7 @@ enum class Action : std::uint8_t {
   sleep_then_compute,
   write_arena,       // writes index * 3 into arena slot `index`, then computes
   report_init,       // output: 1 if worker_init ran in this worker for this batch, else 0
+  big_output,        // output: 256 KiB whatever the input, more than any channel buffers
 };
 
 Bytes make_job(std::uint32_t index, Action action, std::size_t payload_bytes = 16);

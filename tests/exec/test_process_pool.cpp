@@ -108,6 +108,18 @@ TEST_P(ProcessPoolTest, WorkerIndexIsStableAndInRange) {
   }
 }
 
+// Deep prefetch with results larger than any channel's buffer: the coordinator must never
+// block sending to a worker that is blocked sending back.
+TEST_P(ProcessPoolTest, DeepPrefetchWithLargeResultsDoesNotDeadlock) {
+  ExecutorOptions o = options(2);
+  o.prefetch = 8;
+  std::vector<Bytes> jobs = make_jobs(40, Action::big_output);
+  BatchReport report = run_batch(o, jobs, run_job);
+  ASSERT_EQ(report.count(JobStatus::done), jobs.size());
+  for (const JobResult& r : report.results)
+    EXPECT_EQ(r.output, Bytes(256 * 1024, static_cast<std::byte>(r.index & 0xff)));
+}
+
 TEST_P(ProcessPoolTest, SigtermEndsTheWorkersAndReturnsWhatFinished) {
   std::vector<Bytes> jobs = make_jobs(500, Action::sleep_then_compute);
   jobs[2] = make_job(2, Action::terminate_parent);

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <csignal>
 #include <deque>
 #include <memory>
@@ -10,6 +11,7 @@
 #include "batch_ledger.hpp"
 #include "forkpool/ipc/child_process.hpp"
 #include "forkpool/ipc/event_loop.hpp"
+#include "forkpool/ipc/message_queue.hpp"
 #include "process_worker.hpp"
 #include "wire.hpp"
 
@@ -18,12 +20,14 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// A job goes to a worker that is still busy only while the requests queued for it stay under
-// this many bytes, so that they fit in any transport's buffer without blocking (a pipe holds
-// 64 KiB, an mq message 8 KiB by default). Then the coordinator's send never blocks on a worker
-// that is itself blocked sending a large result back, which would deadlock both. Larger jobs
-// wait for an idle worker, which is reading. (mq with prefetch above its queue depth + 1 could
-// still fill the queue; the default prefetch of 2 cannot.)
+// Deadlock: the coordinator blocked sending a job to a worker whose request channel is full,
+// while that worker is blocked sending a result into its full reply channel. So the requests
+// queued for a busy worker must always fit in its request channel: a job goes to a worker
+// that is still busy only while its in-flight inputs stay under kPrefetchBytes (a pipe holds
+// 64 KiB; the shm ring 1 MiB). Larger jobs wait for an idle worker, which is reading. An mq
+// channel counts messages, not bytes, and its depth may be as low as 1 when the per-user
+// budget is shared: there prefetch is capped at 2 (at most one queued request) and a queued
+// request must fit in one mq message.
 constexpr std::size_t kPrefetchBytes = 4 * 1024;
 
 // How long workers get to exit after the channel closes (done) or SIGTERM (interrupted)
@@ -32,6 +36,8 @@ constexpr auto kGraceDone = 5s;
 constexpr auto kGraceInterrupted = 1s;
 
 constexpr unsigned kMaxStartupFailures = 3;
+constexpr unsigned kMqMaxPrefetch = 2;
+constexpr long kMqChunkHeadroom = 64;  // the frame and mq's own chunk header
 
 const ipc::Deadline kNoWait = ipc::Deadline::at(ipc::Deadline::Clock::time_point::min());
 
@@ -58,6 +64,12 @@ class Coordinator {
         loop_(loop),
         ledger_(batch.jobs.size(), batch.on_result),
         workers_(batch.options.workers) {
+    if (batch.options.transport == ipc::Transport::mq) {
+      prefetch_ = std::min(prefetch_, kMqMaxPrefetch);
+      auto limits = ipc::probe_mq_limits();
+      long fits = limits ? limits->message_size - kMqChunkHeadroom : 0;
+      prefetch_bytes_ = std::min<std::size_t>(prefetch_bytes_, fits > 0 ? static_cast<std::size_t>(fits) : 0);
+    }
     for (std::size_t i = 0; i < batch.jobs.size(); ++i) pending_.push_back(i);
     for (unsigned w = 0; w < workers_.size(); ++w) workers_[w].index = w;
   }
@@ -145,8 +157,8 @@ class Coordinator {
   bool can_take(const Worker& w, std::size_t job) const {
     if (!w.process.valid() || w.broken || !w.channel) return false;
     if (w.in_flight.empty()) return true;
-    return w.in_flight.size() < batch_.options.prefetch &&
-           w.in_flight_bytes + batch_.jobs[job].size() <= kPrefetchBytes;
+    return w.in_flight.size() < prefetch_ &&
+           w.in_flight_bytes + batch_.jobs[job].size() <= prefetch_bytes_;
   }
 
   void dispatch() {
@@ -319,6 +331,8 @@ class Coordinator {
   std::vector<Worker> workers_;  // never resized: callbacks hold references
   std::deque<std::size_t> pending_;
   Bytes outgoing_;
+  unsigned prefetch_ = batch_.options.prefetch;
+  std::size_t prefetch_bytes_ = kPrefetchBytes;
   unsigned replaced_ = 0;
   unsigned startup_failures_ = 0;  // workers in a row that died before any job, since a result
   int interrupt_ = 0;

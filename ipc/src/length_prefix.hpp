@@ -5,6 +5,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "forkpool/ipc/channel.hpp"
+
 namespace forkpool::ipc::detail {
 
 inline constexpr std::size_t kLengthPrefixSize = 8;
@@ -19,5 +21,34 @@ inline std::uint64_t decode_length(const std::byte* in) noexcept {
     n |= std::to_integer<std::uint64_t>(in[i]) << (8 * i);
   return n;
 }
+
+// What a byte-stream receive has read so far of one length-prefixed message, so that a receive
+// cut short by its deadline resumes where it stopped. Owned by one channel end.
+class PartialFrame {
+ public:
+  // `read_into(buf, size, got, eof_ok)` fills buf[got, size), advancing `got`, and returns
+  // false on end of stream before anything of the message was read (when eof_ok).
+  template <class ReadInto>
+  Result<bool> receive(Bytes& out, ReadInto&& read_into) {
+    if (header_got_ < kLengthPrefixSize) {
+      auto r = read_into(header_, kLengthPrefixSize, header_got_, /*eof_ok=*/true);
+      if (!r || !*r) return r;
+      pending_.resize(decode_length(header_));
+      body_got_ = 0;
+    }
+    auto r = read_into(pending_.data(), pending_.size(), body_got_, /*eof_ok=*/false);
+    if (!r) return r;
+    header_got_ = 0;
+    out.swap(pending_);
+    pending_.clear();
+    return true;
+  }
+
+ private:
+  std::byte header_[kLengthPrefixSize]{};
+  std::size_t header_got_ = 0;
+  std::size_t body_got_ = 0;
+  Bytes pending_;
+};
 
 }  // namespace forkpool::ipc::detail

@@ -223,18 +223,9 @@ Result<bool> ShmChannel::read_into(std::byte* buf, std::size_t size, std::size_t
 }
 
 Result<bool> ShmChannel::receive(Bytes& out, Deadline deadline) {
-  if (header_got_ < kLengthPrefixSize) {
-    auto r = read_into(header_, kLengthPrefixSize, header_got_, deadline, /*eof_ok=*/true);
-    if (!r || !*r) return r;
-    pending_.resize(decode_length(header_));
-    body_got_ = 0;
-  }
-  auto r = read_into(pending_.data(), pending_.size(), body_got_, deadline, /*eof_ok=*/false);
-  if (!r) return r;
-  header_got_ = 0;
-  out.swap(pending_);
-  pending_.clear();
-  return true;
+  return frame_.receive(out, [&](std::byte* buf, std::size_t size, std::size_t& got, bool eof_ok) {
+    return read_into(buf, size, got, deadline, eof_ok);
+  });
 }
 
 Result<ChannelPair> make_shm_pair(const ChannelOptions& options) {

@@ -7,6 +7,7 @@
 #include "forkpool/ipc/channel.hpp"
 #include "forkpool/ipc/shared_memory.hpp"
 #include "forkpool/ipc/unique_fd.hpp"
+#include "length_prefix.hpp"
 #include "peer_link.hpp"
 #include "shm_ring.hpp"
 
@@ -71,10 +72,7 @@ class ShmChannel final : public Channel {
   bool send_broken_ = false;
 
   // Receive state that survives a deadline.
-  std::byte header_[8]{};
-  std::size_t header_got_ = 0;
-  std::size_t body_got_ = 0;
-  Bytes pending_;
+  PartialFrame frame_;
 };
 
 Result<ChannelPair> make_shm_pair(const ChannelOptions& options);

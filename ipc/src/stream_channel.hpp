@@ -4,6 +4,7 @@
 
 #include "forkpool/ipc/channel.hpp"
 #include "forkpool/ipc/unique_fd.hpp"
+#include "length_prefix.hpp"
 
 namespace forkpool::ipc::detail {
 
@@ -35,10 +36,7 @@ class StreamChannel final : public Channel {
   bool send_broken_ = false;
 
   // Receive state that survives a deadline.
-  std::byte header_[8]{};
-  std::size_t header_got_ = 0;
-  std::size_t body_got_ = 0;
-  Bytes pending_;
+  PartialFrame frame_;
 };
 
 Result<ChannelPair> make_pipe_pair();

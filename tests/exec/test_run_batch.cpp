@@ -20,7 +20,10 @@ struct Config {
 
 std::string config_name(const ::testing::TestParamInfo<Config>& info) {
   std::string name(to_string(info.param.backend));
-  if (info.param.backend == Backend::processes) name += "_" + std::string(to_string(info.param.transport));
+  if (info.param.backend == Backend::processes) {
+    name += '_';
+    name += to_string(info.param.transport);
+  }
   return name;
 }
 

@@ -110,11 +110,6 @@ struct SharedReports {
   }
 };
 
-CpuTimes cpu_of(const detail::PairOutcome& o) {
-  return {detail::cpu_seconds(o.initiator, false), detail::cpu_seconds(o.initiator, true),
-          detail::cpu_seconds(o.responder, false), detail::cpu_seconds(o.responder, true)};
-}
-
 ipc::ChannelOptions channel_options(const BenchTransport& t) {
   ipc::ChannelOptions c;
   if (t.shm_blocking) c.shm_spin = std::chrono::nanoseconds::zero();
@@ -122,6 +117,34 @@ ipc::ChannelOptions channel_options(const BenchTransport& t) {
 }
 
 int cpu_for(const BenchOptions& o, int role) { return o.pin ? (*o.pin)[role] : -1; }
+
+// Runs `initiator` on the first end of `pair` and `responder` on the second, each in a process
+// of its own that keeps only its end; this process keeps neither, so that each child sees the
+// other's death as a hang-up.
+detail::PairOutcome run_over_channels(
+    ipc::ChannelPair& pair, const BenchOptions& options, RunReports& reports,
+    ipc::SignalCatcher& catcher, const std::function<int(ipc::Channel&)>& initiator,
+    const std::function<int(ipc::Channel&)>& responder,
+    std::function<void(pid_t, pid_t)> on_started = {}) {
+  PeerSpec a{[&] {
+               pair.second.reset();
+               return initiator(*pair.first);
+             },
+             cpu_for(options, 0), &reports.initiator};
+  PeerSpec b{[&] {
+               pair.first.reset();
+               return responder(*pair.second);
+             },
+             cpu_for(options, 1), &reports.responder};
+  detail::PairHooks hooks;
+  hooks.after_spawn = [&] {
+    pair.first.reset();
+    pair.second.reset();
+  };
+  hooks.on_started = std::move(on_started);
+  hooks.finish_timeout = options.stall_timeout;
+  return detail::run_pair(a, b, catcher, hooks);
+}
 
 RunResult run_one(const BenchOptions& options, const BenchTransport& transport, BenchMode mode,
                   std::size_t size, const MachineInfo& machine, ipc::SignalCatcher& catcher,
@@ -148,33 +171,12 @@ RunResult run_one(const BenchOptions& options, const BenchTransport& transport, 
   PeerPlan plan{mode, size, options.warmup, options.duration, options.count,
                 options.stall_timeout};
 
-  PeerSpec a{[&] {
-               pair->second.reset();
-               return detail::run_initiator(*pair->first, plan, reports.initiator);
-             },
-             cpu_for(options, 0), &reports.initiator};
-  PeerSpec b{[&] {
-               pair->first.reset();
-               return detail::run_responder(*pair->second, plan, reports.responder);
-             },
-             cpu_for(options, 1), &reports.responder};
-  detail::PairHooks hooks;
-  hooks.after_spawn = [&] {
-    pair->first.reset();
-    pair->second.reset();
-  };
-  hooks.on_started = options.on_peers_started;
-  hooks.finish_timeout = options.stall_timeout;
-  detail::PairOutcome outcome = detail::run_pair(a, b, catcher, hooks);
-  if (outcome.interrupt_signal) {
-    interrupt_signal = outcome.interrupt_signal;
-    result.error = "interrupted";
-    return result;
-  }
-  if (!outcome.ok) {
-    result.error = outcome.error;
-    return result;
-  }
+  detail::PairOutcome outcome = run_over_channels(
+      *pair, options, reports, catcher,
+      [&](ipc::Channel& end) { return detail::run_initiator(end, plan, reports.initiator); },
+      [&](ipc::Channel& end) { return detail::run_responder(end, plan, reports.responder); },
+      options.on_peers_started);
+  if (!outcome.settle(result.error, interrupt_signal)) return result;
 
   const detail::PeerReport& r = reports.initiator;
   result.ok = true;
@@ -186,7 +188,7 @@ RunResult run_one(const BenchOptions& options, const BenchTransport& transport, 
     result.messages_per_s = static_cast<double>(r.count) / result.elapsed_s;
     result.bytes_per_s = result.messages_per_s * static_cast<double>(size);
   }
-  result.cpu = cpu_of(outcome);
+  result.cpu = outcome.cpu();
   double messages = static_cast<double>(r.warmup_count + r.count);
   if (mode == BenchMode::latency) messages *= 2;
   if (messages > 0) result.cpu_per_message_s = result.cpu.total_s() / messages;
@@ -210,33 +212,14 @@ IdleResult idle_check(const BenchOptions& options, const BenchTransport& transpo
   plan.measure_first_wait = true;
   plan.stall_timeout = options.stall_timeout + options.idle_check;
 
-  PeerSpec a{[&] {
-               pair->second.reset();
-               return detail::run_idle_initiator(*pair->first, options.idle_check,
-                                                 plan.stall_timeout, reports.initiator);
-             },
-             cpu_for(options, 0), &reports.initiator};
-  PeerSpec b{[&] {
-               pair->first.reset();
-               return detail::run_responder(*pair->second, plan, reports.responder);
-             },
-             cpu_for(options, 1), &reports.responder};
-  detail::PairHooks hooks;
-  hooks.after_spawn = [&] {
-    pair->first.reset();
-    pair->second.reset();
-  };
-  hooks.finish_timeout = options.stall_timeout;
-  detail::PairOutcome outcome = detail::run_pair(a, b, catcher, hooks);
-  if (outcome.interrupt_signal) {
-    interrupt_signal = outcome.interrupt_signal;
-    result.error = "interrupted";
-    return result;
-  }
-  if (!outcome.ok) {
-    result.error = outcome.error;
-    return result;
-  }
+  detail::PairOutcome outcome = run_over_channels(
+      *pair, options, reports, catcher,
+      [&](ipc::Channel& end) {
+        return detail::run_idle_initiator(end, options.idle_check, plan.stall_timeout,
+                                          reports.initiator);
+      },
+      [&](ipc::Channel& end) { return detail::run_responder(end, plan, reports.responder); });
+  if (!outcome.settle(result.error, interrupt_signal)) return result;
   result.ok = true;
   result.idle_s = static_cast<double>(reports.initiator.elapsed_ns) * 1e-9;
   result.wait_cpu_s = static_cast<double>(reports.responder.first_wait_cpu_ns) * 1e-9;

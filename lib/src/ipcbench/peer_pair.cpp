@@ -55,6 +55,24 @@ double cpu_seconds(const ipc::ExitInfo& info, bool system) noexcept {
   return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) * 1e-6;
 }
 
+bool PairOutcome::settle(std::string& why, int& signal_out) const {
+  if (interrupt_signal) {
+    signal_out = interrupt_signal;
+    why = "interrupted";
+    return false;
+  }
+  if (!ok) {
+    why = error;
+    return false;
+  }
+  return true;
+}
+
+CpuTimes PairOutcome::cpu() const noexcept {
+  return {cpu_seconds(initiator, false), cpu_seconds(initiator, true),
+          cpu_seconds(responder, false), cpu_seconds(responder, true)};
+}
+
 PairOutcome run_pair(const PeerSpec& initiator, const PeerSpec& responder,
                      ipc::SignalCatcher& catcher, const PairHooks& hooks) {
   PairOutcome out;

@@ -9,6 +9,7 @@
 
 #include "forkpool/ipc/child_process.hpp"
 #include "forkpool/ipc/signal_catcher.hpp"
+#include "forkpool/ipcbench/bench.hpp"
 #include "peer_report.hpp"
 
 namespace forkpool::ipcbench::detail {
@@ -26,6 +27,12 @@ struct PairOutcome {
   ipc::ExitInfo initiator;   // valid when ok
   ipc::ExitInfo responder;
   double wall_s = 0;         // from the first fork to the last reap
+
+  // Copies why a run did not go through into `error` ("interrupted", or the failure) and the
+  // signal into `interrupt_signal`; true when it went through.
+  bool settle(std::string& error, int& interrupt_signal) const;
+  // Both processes' user and system CPU time; valid when ok.
+  [[nodiscard]] CpuTimes cpu() const noexcept;
 };
 
 struct PairHooks {

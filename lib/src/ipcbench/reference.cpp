@@ -151,19 +151,10 @@ CacheLineResult measure_cache_line(const ReferenceBudget& budget,
   PeerSpec b{[&] { return line_responder(*line, stall_timeout, reports->responder); },
              pin ? (*pin)[1] : -1, &reports->responder};
   PairOutcome outcome = run_pair(a, b, catcher, PairHooks{});
-  if (outcome.interrupt_signal) {
-    interrupt_signal = outcome.interrupt_signal;
-    result.error = "interrupted";
-    return result;
-  }
-  if (!outcome.ok) {
-    result.error = outcome.error;
-    return result;
-  }
+  if (!outcome.settle(result.error, interrupt_signal)) return result;
   result.ok = true;
   result.rtt = reports->initiator.rtt;
-  result.cpu = {cpu_seconds(outcome.initiator, false), cpu_seconds(outcome.initiator, true),
-                cpu_seconds(outcome.responder, false), cpu_seconds(outcome.responder, true)};
+  result.cpu = outcome.cpu();
   return result;
 }
 

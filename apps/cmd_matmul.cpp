@@ -15,6 +15,7 @@
 
 #include "cli.hpp"
 #include "forkpool/matmul/freivalds.hpp"
+#include "forkpool/matmul/kernels.hpp"
 #include "forkpool/matmul/matmul.hpp"
 #include "forkpool/matmul/npy.hpp"
 #include "matmul_report.hpp"
@@ -119,6 +120,7 @@ int run(const MatmulFlags& flags) {
   if (exec.backend == Backend::processes) report.transport = std::string(ipc::to_string(exec.transport));
   report.workers = exec.backend == Backend::serial ? 1 : exec.workers;
   report.output = flags.output;
+  report.kernel = matmul::kernel_name();
 
   // Load: straight from the files' mappings into the shared arena.
   auto load_start = Clock::now();

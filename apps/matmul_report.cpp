@@ -45,6 +45,7 @@ std::string format_text(const MatmulReport& r) {
                      plan.tile_cols,
                      r.run.workers_replaced ? fmt::format(", {} worker(s) replaced", r.run.workers_replaced)
                                             : std::string());
+  out += fmt::format("kernel   {}\n", r.kernel);
   out += fmt::format("load     {:.3f} s\n", r.load_seconds);
   double g = r.gflops();
   std::string rate = !r.run.complete() ? std::string(r.run.interrupted ? "(interrupted)" : "(tiles failed)")
@@ -72,6 +73,7 @@ void write_json(const MatmulReport& r, const std::string& path) {
   j["backend"] = r.backend;
   j["transport"] = r.transport ? nlohmann::json(*r.transport) : nlohmann::json(nullptr);
   j["workers"] = r.workers;
+  j["kernel"] = r.kernel;
   j["workers_replaced"] = r.run.workers_replaced;
   j["tile"] = {{"rows", r.run.plan.tile_rows}, {"cols", r.run.plan.tile_cols}};
   j["tiles"] = r.run.plan.tiles.size();

@@ -26,6 +26,7 @@ struct MatmulReport {
   std::string backend;
   std::optional<std::string> transport;  // processes only
   unsigned workers = 0;
+  std::string kernel;        // what multiplies the tiles (matmul::kernel_name())
   std::size_t m = 0, k = 0, n = 0;
   matmul::MatmulRun run;
   std::uint64_t seed = 0;    // --random only

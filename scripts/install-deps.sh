@@ -7,6 +7,7 @@ packages=(
   build-essential cmake pkg-config
   libopencv-dev libeigen3-dev libtbb-dev libgtest-dev libbenchmark-dev
   libcli11-dev libfmt-dev nlohmann-json3-dev
+  libopenblas-serial-dev
   python3 python3-numpy gnuplot-nox
 )
 

@@ -1,11 +1,18 @@
 // `forkpool matmul` end to end: the real binary on numpy-made files.
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <spawn.h>
 #include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <chrono>
 #include <fstream>
 #include <iterator>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "common/leak_check.hpp"
 #include "common/run_command.hpp"
@@ -92,7 +99,19 @@ TEST_F(CliMatmulTest, JsonReportHoldsEveryFigure) {
     EXPECT_GT(j[key].get<double>(), 0) << key;
   }
   EXPECT_GE(j["tiles"].get<int>(), 1);
+  EXPECT_FALSE(j["kernel"].get<std::string>().empty());
 }
+
+#ifdef FORKPOOL_WITH_OPENBLAS
+// The binary also loads OpenCV, whose LAPACK would bring in the system's default (threaded)
+// OpenBLAS: the kernel that runs must still be the serial build forkpool was linked with.
+TEST_F(CliMatmulTest, TilesRunOnTheSerialOpenBlas) {
+  CommandOutcome r = matmul({"--random", "64x64x64", "--backend", "serial"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("kernel   OpenBLAS"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("SINGLE_THREADED"), std::string::npos) << r.out;
+}
+#endif
 
 TEST_F(CliMatmulTest, RandomOperandsAreReproducible) {
   std::string c1 = (dir_ / "c1.npy").string(), c2 = (dir_ / "c2.npy").string();
@@ -163,6 +182,75 @@ TEST_F(CliMatmulTest, RefusesBadInputWithOneLineBeforeAnyWork) {
   std::filesystem::remove(truncated);
   EXPECT_TRUE(dir_.entries().empty()) << "nothing but what the test made";
 }
+
+// Starts `forkpool matmul` with stdout and stderr discarded, without waiting for it.
+pid_t spawn_matmul(const std::vector<std::string>& args) {
+  std::vector<std::string> all = {FORKPOOL_BINARY, "matmul"};
+  all.insert(all.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : all) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+  pid_t pid = -1;
+  int rc = ::posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  return rc == 0 ? pid : -1;
+}
+
+// Whether `pid`'s main thread blocks SIGINT: run_batch() does so to read it from a signalfd,
+// which is how the test knows the product is under way (and Ctrl-C will be handled, not fatal).
+bool catches_sigint(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(status, line);)
+    if (line.rfind("SigBlk:", 0) == 0) return (std::stoull(line.substr(7), nullptr, 16) >> (SIGINT - 1)) & 1;
+  return false;
+}
+
+class CliMatmulInterruptTest : public forkpool::testing::LeakCheckedTest,
+                               public ::testing::WithParamInterface<std::vector<std::string>> {
+ protected:
+  ScratchDir dir_;
+};
+
+// Ctrl-C during the product: exit 130 (by exit(), not by dying of the signal), no C.npy and no
+// temporary file beside it, no shared memory left (LeakCheckedTest checks /dev/shm).
+TEST_P(CliMatmulInterruptTest, CtrlCExits130AndWritesNothing) {
+  std::vector<std::string> args = {"--random", "3072x3072x3072", "-o", (dir_ / "C.npy").string()};
+  args.insert(args.end(), GetParam().begin(), GetParam().end());
+  pid_t pid = spawn_matmul(args);
+  ASSERT_GT(pid, 0);
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!catches_sigint(pid) && std::chrono::steady_clock::now() < give_up)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  ::kill(pid, SIGINT);
+  int status = 0;
+  const auto limit = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (::waitpid(pid, &status, WNOHANG) == 0 && std::chrono::steady_clock::now() < limit)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  if (!WIFEXITED(status) && !WIFSIGNALED(status)) {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, &status, 0);
+    FAIL() << "forkpool matmul did not exit after SIGINT";
+  }
+  ASSERT_TRUE(WIFEXITED(status)) << "killed by signal " << WTERMSIG(status);
+  EXPECT_EQ(WEXITSTATUS(status), 130);
+  EXPECT_TRUE(dir_.entries().empty()) << "neither C.npy nor a temporary file";
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Backends, CliMatmulInterruptTest,
+    ::testing::Values(std::vector<std::string>{"--backend", "processes", "-j", "2", "--transport", "shm"},
+                      std::vector<std::string>{"--backend", "processes", "-j", "2", "--transport", "pipe"},
+                      std::vector<std::string>{"--backend", "threads", "-j", "2"},
+                      std::vector<std::string>{"--backend", "serial"}),
+    [](const auto& info) {
+      std::string name = info.param[1];
+      if (info.param.size() > 4) name += "_" + info.param[5];
+      return name;
+    });
 
 }  // namespace
 }  // namespace forkpool::matmul

@@ -5,9 +5,20 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <Eigen/Core>
 
+#include <fmt/core.h>
+
 #include <algorithm>
 #include <cstring>
 #include <numeric>
+
+#ifdef FORKPOOL_WITH_OPENBLAS
+// OpenBLAS's own entry points (every build has them; the serial one ignores the count). Declared
+// here rather than through <cblas.h>, whose directory differs per build.
+extern "C" {
+void openblas_set_num_threads(int num_threads);
+char* openblas_get_config();
+}
+#endif
 
 namespace forkpool::matmul {
 
@@ -95,6 +106,23 @@ void multiply_block(Dtype dtype, const std::byte* a, std::size_t lda, const std:
     multiply_typed<float>(a, lda, b, ldb, c, ldc, rows, inner, cols);
   else
     multiply_typed<double>(a, lda, b, ldb, c, ldc, rows, inner, cols);
+}
+
+void use_one_thread() {
+  Eigen::setNbThreads(1);
+#ifdef FORKPOOL_WITH_OPENBLAS
+  openblas_set_num_threads(1);
+#endif
+}
+
+std::string kernel_name() {
+#ifdef FORKPOOL_WITH_OPENBLAS
+  return fmt::format("{} under Eigen {}.{}.{}", openblas_get_config(),
+                     EIGEN_WORLD_VERSION, EIGEN_MAJOR_VERSION, EIGEN_MINOR_VERSION);
+#else
+  return fmt::format("Eigen {}.{}.{}", EIGEN_WORLD_VERSION, EIGEN_MAJOR_VERSION,
+                     EIGEN_MINOR_VERSION);
+#endif
 }
 
 std::size_t register_blocking(Dtype dtype) noexcept {

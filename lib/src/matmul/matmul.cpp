@@ -208,10 +208,11 @@ MatmulRun multiply(Operands& ops, const TilePlan& plan, const MatmulOptions& opt
   if (in_place) exec_options.prefetch = 1;
   auto user_init = exec.worker_init;
   exec_options.worker_init = [user_init] {
-    Eigen::setNbThreads(1);  // one core per worker: N workers use N cores, not N^2
+    use_one_thread();  // one core per worker: N workers use N cores, not N^2
     if (user_init) user_init();
   };
   Eigen::initParallel();  // several threads may call Eigen at once (threads backend)
+  use_one_thread();       // the threads backend's tasks run one tile each on one thread
 
   auto on_result = [&](const JobResult& r) {
     if (r.status == JobStatus::done && !in_place) {

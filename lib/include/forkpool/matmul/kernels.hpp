@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 #include "forkpool/matmul/npy.hpp"
 
@@ -11,11 +12,23 @@ namespace forkpool::matmul {
 
 // C = A * B for row-major blocks of `dtype`: A is rows x inner with leading dimension lda
 // (elements between row starts), B is inner x cols (ldb), C is rows x cols (ldc). Eigen on
-// Maps of the caller's memory, on the calling thread only: call Eigen::setNbThreads(1) in
-// workers. Any thread, on disjoint blocks of C.
+// Maps of the caller's memory; with FORKPOOL_WITH_OPENBLAS Eigen hands the product to the
+// serial OpenBLAS (sgemm/dgemm), whose buffer allocation is locked, so threads may call it at
+// once. On the calling thread only once use_one_thread() has run. Any thread, on disjoint
+// blocks of C.
 void multiply_block(Dtype dtype, const std::byte* a, std::size_t lda, const std::byte* b,
                     std::size_t ldb, std::byte* c, std::size_t ldc, std::size_t rows,
                     std::size_t inner, std::size_t cols);
+
+// Keeps multiply_block() on the calling thread: Eigen not parallelised and, should a threaded
+// OpenBLAS have been loaded after all (a different library path at run time), its threads set
+// to one. Starts no thread. The coordinator before it forks, and each worker.
+void use_one_thread();
+
+// What multiplies the tiles, for reports: "OpenBLAS 0.3.21 ... SINGLE_THREADED under Eigen 3.4.0"
+// as the loaded library describes itself, or "Eigen 3.4.0" when built without OpenBLAS.
+// Any thread.
+std::string kernel_name();
 
 // The register blocking of Eigen's kernel for `dtype` on this build's instruction set, rounded
 // to one number for both edges (24 for f64 and 48 for f32 with AVX-512): tiles whose edges are

@@ -3,12 +3,15 @@
 # present. Needs root (or sudo) only when something is missing.
 set -euo pipefail
 
+# libopenblas-serial-dev: forkpool's matrix tiles run on the single-threaded OpenBLAS (no BLAS
+# thread pool in a forked worker). libopenblas0-pthread: numpy's BLAS for bench/matmul.py; without
+# it Debian's numpy falls back to the reference BLAS and the comparison would be meaningless.
 packages=(
   build-essential cmake pkg-config
   libopencv-dev libeigen3-dev libtbb-dev libgtest-dev libbenchmark-dev
   libcli11-dev libfmt-dev nlohmann-json3-dev
   libopenblas-serial-dev
-  python3 python3-numpy gnuplot-nox
+  python3 python3-numpy libopenblas0-pthread gnuplot-nox
 )
 
 missing=()

@@ -76,6 +76,8 @@ Result<std::unique_ptr<ShmChannel>> ShmChannel::create(std::shared_ptr<ShmSegmen
   ch->tx_head_ = ch->tx_.head_acquire();
   ch->tx_tail_seen_ = ch->tx_.tail_acquire();
   ch->rx_tail_ = ch->rx_head_seen_ = ch->rx_.tail_acquire();
+  ch->tx_message_head_ = ch->tx_message_tail_seen_ = ch->tx_.message_tail_acquire();
+  ch->rx_message_tail_ = ch->rx_.message_tail_acquire();
   return ch;
 }
 
@@ -95,12 +97,8 @@ bool ShmChannel::spin_until(Ready ready, Deadline deadline) const {
   }
 }
 
-Result<void> ShmChannel::wait_for_space(Deadline deadline) {
-  const std::uint64_t cap = tx_.capacity();
-  auto has_space = [&] {
-    tx_tail_seen_ = tx_.tail_acquire();
-    return tx_head_ - tx_tail_seen_ < cap;
-  };
+template <class HasSpace>
+Result<void> ShmChannel::wait_for_space(HasSpace has_space, Deadline deadline) {
   if (spin_until(has_space, deadline)) return {};
   for (;;) {
     drain(tx_space_ready_);
@@ -121,6 +119,22 @@ Result<void> ShmChannel::wait_for_space(Deadline deadline) {
 
 Result<void> ShmChannel::send(std::span<const std::byte> message, Deadline deadline) {
   if (send_broken_) return sys_failure("shm send", "broken channel", EPIPE);
+  if (tx_message_head_ - tx_message_tail_seen_ >= kSlotCount) {
+    auto has_slot = [&] {
+      tx_message_tail_seen_ = tx_.message_tail_acquire();
+      return tx_message_head_ - tx_message_tail_seen_ < kSlotCount;
+    };
+    // Nothing of the message is out yet: a timeout here leaves the channel usable.
+    if (auto w = wait_for_space(has_slot, deadline); !w) return w;
+  }
+  if (message.size() > kSlotPayload) return send_streamed(message, deadline);
+  const bool sleeping = tx_.commit_small(tx_message_head_, message.data(), message.size());
+  ++tx_message_head_;
+  if (sleeping) return wake(tx_data_ready_);
+  return {};
+}
+
+Result<void> ShmChannel::send_streamed(std::span<const std::byte> message, Deadline deadline) {
   std::byte header[kLengthPrefixSize];
   encode_length(message.size(), header);
   const std::span<const std::byte> parts[2] = {header, message};
@@ -149,8 +163,17 @@ Result<void> ShmChannel::send(std::span<const std::byte> message, Deadline deadl
       remaining -= n;
     }
     if (tx_head_ != before) {
-      started = true;
-      if (tx_.publish_head(tx_head_)) {
+      // The first bytes go out with the slot's commit, so a consumer that takes the slot
+      // always finds the length's first byte behind it.
+      bool sleeping;
+      if (started) {
+        sleeping = tx_.publish_head(tx_head_);
+      } else {
+        sleeping = tx_.commit_streamed(tx_message_head_, tx_head_);
+        ++tx_message_head_;
+        started = true;
+      }
+      if (sleeping) {
         if (auto r = wake(tx_data_ready_); !r) {
           send_broken_ = remaining > 0;
           return r;
@@ -158,7 +181,11 @@ Result<void> ShmChannel::send(std::span<const std::byte> message, Deadline deadl
       }
     }
     if (remaining == 0) return {};
-    if (auto w = wait_for_space(deadline); !w) {
+    auto has_space = [&] {
+      tx_tail_seen_ = tx_.tail_acquire();
+      return tx_head_ - tx_tail_seen_ < cap;
+    };
+    if (auto w = wait_for_space(has_space, deadline); !w) {
       // Part of the message is in the ring: the stream cannot be resynchronised.
       if (started) send_broken_ = true;
       return w;
@@ -166,11 +193,8 @@ Result<void> ShmChannel::send(std::span<const std::byte> message, Deadline deadl
   }
 }
 
-Result<bool> ShmChannel::wait_for_data(Deadline deadline) {
-  auto has_data = [&] {
-    rx_head_seen_ = rx_.head_acquire();
-    return rx_head_seen_ != rx_tail_;
-  };
+template <class HasData>
+Result<bool> ShmChannel::wait_for_data(HasData has_data, Deadline deadline) {
   if (spin_until(has_data, deadline)) {
     rx_.disarm_consumer_sleep();
     return true;
@@ -203,7 +227,11 @@ Result<bool> ShmChannel::read_into(std::byte* buf, std::size_t size, std::size_t
       avail = rx_head_seen_ - rx_tail_;
     }
     if (avail == 0) {
-      auto w = wait_for_data(deadline);
+      auto has_data = [&] {
+        rx_head_seen_ = rx_.head_acquire();
+        return rx_head_seen_ != rx_tail_;
+      };
+      auto w = wait_for_data(has_data, deadline);
       if (!w) return std::unexpected(w.error());
       if (!*w) {
         if (eof_ok && got == 0) return false;
@@ -223,9 +251,31 @@ Result<bool> ShmChannel::read_into(std::byte* buf, std::size_t size, std::size_t
 }
 
 Result<bool> ShmChannel::receive(Bytes& out, Deadline deadline) {
-  return frame_.receive(out, [&](std::byte* buf, std::size_t size, std::size_t& got, bool eof_ok) {
-    return read_into(buf, size, got, deadline, eof_ok);
+  if (!rx_streaming_) {
+    std::uint32_t length = 0;
+    auto committed = [&] { return rx_.committed(rx_message_tail_, length); };
+    if (!committed()) {
+      auto w = wait_for_data(committed, deadline);
+      if (!w || !*w) return w;  // an error, or the peer gone with nothing more sent
+    }
+    const std::uint64_t message = rx_message_tail_++;
+    const bool streamed = length == kStreamedMessage;
+    if (!streamed) {
+      out.resize(length);
+      rx_.copy_small_out(message, out.data(), length);
+    }
+    rx_streaming_ = streamed;
+    if (rx_.publish_message_tail(rx_message_tail_)) {
+      if (auto r = wake(rx_space_ready_); !r) return std::unexpected(r.error());
+    }
+    if (!streamed) return true;
+  }
+  auto r = frame_.receive(out, [&](std::byte* buf, std::size_t size, std::size_t& got, bool) {
+    // The slot promised this message: the peer going before its end is no clean end.
+    return read_into(buf, size, got, deadline, /*eof_ok=*/false);
   });
+  if (r) rx_streaming_ = false;
+  return r;
 }
 
 Result<ChannelPair> make_shm_pair(const ChannelOptions& options) {

@@ -22,9 +22,12 @@ struct ShmSegment {
   UniqueFd space_ready[2];
 };
 
-// One end: producer on one ring, consumer on the other. A message is an 8-byte length and the
-// payload, streamed through the ring in pieces when it is larger than the ring. A side that
-// finds the ring empty (receive) or full (send) spins for `spin` (checking its deadline), then
+// One end: producer on one ring, consumer on the other. Every message takes the ring's next
+// slot: one of at most kSlotPayload bytes travels in the slot itself (the receiver spins on
+// that slot's commit word and finds the payload on the same lines), a larger one is committed
+// as "streamed" and follows as an 8-byte length and the payload through the byte ring, in
+// pieces when it is larger than the ring. A side that finds no message (receive) or no free
+// slot or byte (send) spins for `spin` (checking its deadline), then
 // arms its "sleeping" flag, re-checks, and blocks in poll() on its eventfd and the PeerLink;
 // the other side writes the eventfd only when it finds the flag armed. So a busy channel makes
 // no syscalls and an idle one burns no CPU. A receive that times out leaves the flag armed,
@@ -48,9 +51,14 @@ class ShmChannel final : public Channel {
   // Spins until `ready()` or the spin time (or deadline) is over; returns the last ready().
   template <class Ready>
   bool spin_until(Ready ready, Deadline deadline) const;
-  Result<void> wait_for_space(Deadline deadline);
-  // True when data arrived, false when the ring is empty and the peer is gone.
-  Result<bool> wait_for_data(Deadline deadline);
+  // Until `has_space()` (a free slot or free bytes), sleeping after the spin.
+  template <class HasSpace>
+  Result<void> wait_for_space(HasSpace has_space, Deadline deadline);
+  // Until `has_data()` (a committed slot or more bytes): true when it came, false when it did
+  // not and the peer is gone.
+  template <class HasData>
+  Result<bool> wait_for_data(HasData has_data, Deadline deadline);
+  Result<void> send_streamed(std::span<const std::byte> message, Deadline deadline);
   Result<bool> read_into(std::byte* buf, std::size_t size, std::size_t& got, Deadline deadline,
                          bool eof_ok);
 
@@ -69,9 +77,13 @@ class ShmChannel final : public Channel {
   std::uint64_t tx_tail_seen_ = 0;   // consumer's index as last read
   std::uint64_t rx_tail_ = 0;        // consumer's own index
   std::uint64_t rx_head_seen_ = 0;
+  std::uint64_t tx_message_head_ = 0;       // messages committed
+  std::uint64_t tx_message_tail_seen_ = 0;  // slots the consumer freed, as last read
+  std::uint64_t rx_message_tail_ = 0;       // messages taken
   bool send_broken_ = false;
 
-  // Receive state that survives a deadline.
+  // Receive state that survives a deadline: inside a streamed message (its slot taken) or not.
+  bool rx_streaming_ = false;
   PartialFrame frame_;
 };
 

@@ -28,12 +28,19 @@ void init_ring(std::byte* base, std::uint64_t capacity) {
   h.version = kRingVersion;
   h.header_bytes = sizeof(RingHeader);
   h.capacity = capacity;
-  h.data_offset = sizeof(RingHeader);
+  h.slot_offset = kSlotOffset;
+  h.slot_count = kSlotCount;
+  h.slot_bytes = kSlotBytes;
+  h.data_offset = kSlotOffset + kSlotCount * kSlotBytes;
   h.head = 0;
   h.producer_sleeping = 0;
   h.tail = 0;
+  h.message_tail = 0;
   h.consumer_sleeping = 1;
   ::new (base) RingHeader(h);
+  // Zero commit words: stamp 0 is never expected (stamps of the first lap are 1..kSlotCount).
+  for (std::uint32_t i = 0; i < kSlotCount; ++i)
+    ::new (base + kSlotOffset + i * kSlotBytes) RingSlot{};
 }
 
 Result<RingView> RingView::attach(std::byte* base, std::size_t region_bytes) {
@@ -43,10 +50,14 @@ Result<RingView> RingView::attach(std::byte* base, std::size_t region_bytes) {
   if (h->magic != kRingMagic || h->version != kRingVersion ||
       h->header_bytes != sizeof(RingHeader))
     return sys_failure("shm ring", "unknown header (magic or version)", EPROTO);
-  if (!std::has_single_bit(h->capacity) || h->data_offset < sizeof(RingHeader) ||
-      h->data_offset > region_bytes || h->capacity > region_bytes - h->data_offset)
+  if (h->slot_offset != kSlotOffset || h->slot_count != kSlotCount ||
+      h->slot_bytes != kSlotBytes || h->data_offset < kSlotOffset + kSlotCount * kSlotBytes)
+    return sys_failure("shm ring", "unknown slot layout", EPROTO);
+  if (!std::has_single_bit(h->capacity) || h->data_offset > region_bytes ||
+      h->capacity > region_bytes - h->data_offset)
     return sys_failure("shm ring", "capacity does not fit the segment", EPROTO);
-  return RingView(h, base + h->data_offset, h->capacity);
+  auto* slots = std::launder(reinterpret_cast<RingSlot*>(base + h->slot_offset));
+  return RingView(h, slots, base + h->data_offset, h->capacity);
 }
 
 void RingView::copy_in(std::uint64_t index, const std::byte* src, std::size_t n) const noexcept {
@@ -67,6 +78,35 @@ bool RingView::publish_head(std::uint64_t head) const noexcept {
   std::atomic_ref(header_->head).store(head, std::memory_order_release);
   std::atomic_thread_fence(std::memory_order_seq_cst);
   return take_flag(header_->consumer_sleeping);
+}
+
+bool RingView::commit_small(std::uint64_t message, const std::byte* src,
+                            std::size_t n) const noexcept {
+  RingSlot& s = slot(message);
+  if (n > 0) std::memcpy(s.payload, src, n);
+  std::atomic_ref(s.commit).store(std::uint64_t{stamp(message)} << 32 | n,
+                                  std::memory_order_release);
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  return take_flag(header_->consumer_sleeping);
+}
+
+bool RingView::commit_streamed(std::uint64_t message, std::uint64_t head) const noexcept {
+  // head first: a consumer that acquires the commit word then sees these bytes too.
+  std::atomic_ref(header_->head).store(head, std::memory_order_release);
+  std::atomic_ref(slot(message).commit)
+      .store(std::uint64_t{stamp(message)} << 32 | kStreamedMessage, std::memory_order_release);
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  return take_flag(header_->consumer_sleeping);
+}
+
+void RingView::copy_small_out(std::uint64_t message, std::byte* dst, std::size_t n) const noexcept {
+  if (n > 0) std::memcpy(dst, slot(message).payload, n);
+}
+
+bool RingView::publish_message_tail(std::uint64_t message_tail) const noexcept {
+  std::atomic_ref(header_->message_tail).store(message_tail, std::memory_order_release);
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  return take_flag(header_->producer_sleeping);
 }
 
 bool RingView::publish_tail(std::uint64_t tail) const noexcept {

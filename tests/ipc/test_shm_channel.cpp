@@ -136,21 +136,60 @@ TEST_F(ShmChannelTest, SendTimedOutMidMessageBreaksOnlyTheSendingSide) {
 
 TEST_F(ShmChannelTest, SendThatFitsBeforeTheDeadlineKeepsTheChannelUsable) {
   // A send that times out before writing anything (the ring is full) must not break the
-  // channel: once the reader drains, sending works again.
+  // channel: once the reader drains, sending works again. 300 B is past what a message slot
+  // holds, so it needs the (full) byte ring.
   auto pair = shm_pair({.shm_ring_bytes = kRing});
   ASSERT_TRUE(pair.first);
   Bytes fill = pattern(kRing - 8, 3), got;
   ASSERT_TRUE(pair.first->send(fill, Deadline::after(20s)));
-  auto s = pair.first->send(pattern(10, 4), Deadline::after(10ms));
+  auto s = pair.first->send(pattern(300, 4), Deadline::after(10ms));
   ASSERT_FALSE(s.has_value());
   EXPECT_EQ(s.error().code, ETIMEDOUT);
+  // A small message does not need the byte ring, and overtakes nothing.
+  ASSERT_TRUE(pair.first->send(pattern(10, 5), Deadline::after(20s)));
   auto r = pair.second->receive(got, Deadline::after(20s));
   ASSERT_TRUE(r && *r);
   EXPECT_TRUE(got == fill);
-  ASSERT_TRUE(pair.first->send(pattern(10, 4), Deadline::after(20s)));
   r = pair.second->receive(got, Deadline::after(20s));
   ASSERT_TRUE(r && *r);
-  EXPECT_TRUE(got == pattern(10, 4));
+  EXPECT_TRUE(got == pattern(10, 5));
+  ASSERT_TRUE(pair.first->send(pattern(300, 4), Deadline::after(20s)));
+  r = pair.second->receive(got, Deadline::after(20s));
+  ASSERT_TRUE(r && *r);
+  EXPECT_TRUE(got == pattern(300, 4));
+}
+
+TEST_F(ShmChannelTest, SmallMessagesFillTheRingThenFlowAgainInOrder) {
+  // Small messages travel in a bounded number of message slots: with no reader, sends stop
+  // with a timeout (not an overwrite), the channel stays usable, and every message accepted
+  // before it arrives once, in order, with its own bytes, mixed with larger ones.
+  auto pair = shm_pair({.shm_ring_bytes = 1 << 20});
+  ASSERT_TRUE(pair.first);
+  auto size_of = [](std::size_t i) { return i % 5 == 4 ? std::size_t{200} : i % 65; };
+  std::size_t sent = 0;
+  for (; sent < 100000; ++sent) {
+    auto s = pair.first->send(pattern(size_of(sent), sent), Deadline::after(10ms));
+    if (!s) {
+      EXPECT_EQ(s.error().code, ETIMEDOUT);
+      break;
+    }
+  }
+  ASSERT_LT(sent, 100000u) << "the ring never filled";
+  Bytes got;
+  for (int lap = 0; lap < 3; ++lap) {
+    for (std::size_t i = 0; i < sent; ++i) {
+      auto r = pair.second->receive(got, Deadline::after(20s));
+      ASSERT_TRUE(r && *r) << "message " << i;
+      ASSERT_TRUE(got == pattern(size_of(i), i + lap * sent)) << "message " << i << " lap " << lap;
+    }
+    auto r = pair.second->receive(got, Deadline::after(10ms));
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(r.error().code, ETIMEDOUT);
+    for (std::size_t i = 0; i < sent; ++i) {
+      Bytes next = pattern(size_of(i), i + (lap + 1) * sent);
+      ASSERT_TRUE(pair.first->send(next, Deadline::after(20s)));
+    }
+  }
 }
 
 }  // namespace

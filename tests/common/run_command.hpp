@@ -1,6 +1,8 @@
 #pragma once
 // Runs a program (the built forkpool CLI, in end-to-end tests) and captures what it did.
 
+#include <sys/types.h>
+
 #include <chrono>
 #include <string>
 #include <vector>
@@ -17,5 +19,9 @@ struct CommandOutcome {
 // with SIGKILL and fails the current test if it runs longer than `limit`.
 CommandOutcome run_command(const std::vector<std::string>& argv,
                            std::chrono::seconds limit = std::chrono::seconds(120));
+
+// Starts argv[0] with the arguments (no shell) and stdout/stderr discarded, without waiting:
+// for tests that signal the program while it runs. The caller reaps the pid. -1 on failure.
+pid_t spawn_quiet(const std::vector<std::string>& argv);
 
 }  // namespace forkpool::testing

@@ -18,7 +18,6 @@
 #include "common/run_command.hpp"
 #include "image_test_support.hpp"
 
-extern char** environ;
 
 namespace forkpool::testing {
 namespace {
@@ -244,21 +243,6 @@ TEST_F(ImagesCliTest, ListOpsPrintsEveryOpWithItsParameters) {
     EXPECT_NE(r.out.find(expected), std::string::npos) << expected;
 }
 
-// Starts forkpool without waiting for it; the test owns the pid and reaps it.
-pid_t spawn_forkpool(const std::vector<std::string>& args) {
-  std::vector<char*> argv;
-  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
-  pid_t pid = -1;
-  int rc = ::posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  return rc == 0 ? pid : -1;
-}
-
 // Waits up to `limit` for the child to exit; SIGKILLs it past that. Returns its exit code.
 int wait_for(pid_t pid, std::chrono::seconds limit) {
   const auto give_up = std::chrono::steady_clock::now() + limit;
@@ -285,7 +269,7 @@ TEST_P(ImagesInterruptTest, CtrlCLeavesOnlyWholeOutputsAndARerunResumes) {
   const std::vector<std::string> args{FORKPOOL_BINARY, "images", (dir / "in").native(),
                                       (dir / "out").native(), "--op", "denoise", "--op",
                                       "resize=100x", "--backend", GetParam(), "-j", "2"};
-  pid_t pid = spawn_forkpool(args);
+  pid_t pid = spawn_quiet(args);
   ASSERT_GT(pid, 0);
   // Interrupt once the batch is under way: after the first output is in place.
   const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);

@@ -23,6 +23,7 @@ namespace {
 
 using forkpool::testing::CommandOutcome;
 using forkpool::testing::run_command;
+using forkpool::testing::spawn_quiet;
 using testing::fixture;
 using testing::read_row_major;
 using testing::ScratchDir;
@@ -187,17 +188,7 @@ TEST_F(CliMatmulTest, RefusesBadInputWithOneLineBeforeAnyWork) {
 pid_t spawn_matmul(const std::vector<std::string>& args) {
   std::vector<std::string> all = {FORKPOOL_BINARY, "matmul"};
   all.insert(all.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : all) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
-  pid_t pid = -1;
-  int rc = ::posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  return rc == 0 ? pid : -1;
+  return spawn_quiet(all);
 }
 
 // Whether `pid`'s main thread blocks SIGINT: run_batch() does so to read it from a signalfd,

@@ -137,15 +137,4 @@ bool transport_available(ipc::Transport t) {
   return pair || pair.error().code != ENOSYS;
 }
 
-TempDir::TempDir() {
-  char templ[] = "/tmp/forkpool-test-XXXXXX";
-  if (!::mkdtemp(templ)) throw std::runtime_error("mkdtemp failed");
-  path_ = templ;
-}
-
-TempDir::~TempDir() {
-  std::error_code ec;
-  std::filesystem::remove_all(path_, ec);
-}
-
 }  // namespace forkpool::testing

@@ -9,6 +9,7 @@
 
 #include "forkpool/exec/executor.hpp"
 #include "forkpool/exec/shared_arena.hpp"
+#include "common/temp_dir.hpp"
 #include "forkpool/ipc/channel.hpp"
 
 namespace forkpool::testing {
@@ -52,18 +53,5 @@ Bytes expected_output(const Bytes& job, std::span<const std::byte> shared_input)
 
 // True when this build has the transport (make_channel_pair does not say ENOSYS).
 bool transport_available(ipc::Transport t);
-
-// A fresh directory under /tmp, removed with its files on destruction.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  [[nodiscard]] const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 }  // namespace forkpool::testing

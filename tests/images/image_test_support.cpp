@@ -12,17 +12,6 @@
 
 namespace forkpool::testing {
 
-TempDir::TempDir() {
-  std::string pattern = (std::filesystem::temp_directory_path() / "forkpool-images-XXXXXX").native();
-  if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-  path_ = pattern;
-}
-
-TempDir::~TempDir() {
-  std::error_code ec;
-  std::filesystem::remove_all(path_, ec);
-}
-
 cv::Mat synthetic_image(int width, int height, int channels, int seed) {
   cv::Mat bgr(height, width, CV_8UC3);
   cv::RNG rng(static_cast<std::uint64_t>(seed) + 1);

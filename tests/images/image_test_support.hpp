@@ -7,21 +7,9 @@
 #include <string>
 #include <vector>
 
+#include "common/temp_dir.hpp"
+
 namespace forkpool::testing {
-
-// A fresh folder under /tmp, removed with everything in it when the object dies.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  [[nodiscard]] const std::filesystem::path& path() const { return path_; }
-  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
-
- private:
-  std::filesystem::path path_;
-};
 
 // A smooth colour gradient with some texture, `channels` 1, 3 or 4 (alpha a radial fade), so
 // every op has something to work on. Deterministic in `seed`.

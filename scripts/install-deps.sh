@@ -4,7 +4,8 @@
 set -euo pipefail
 
 # libopenblas-serial-dev: forkpool's matrix tiles run on the single-threaded OpenBLAS (no BLAS
-# thread pool in a forked worker). libopenblas0-pthread: numpy's BLAS for bench/matmul.py; without
+# thread pool in a forked worker). clang-19 + libclang-rt-19-dev: the `fuzz` preset (libFuzzer;
+# clang 14, Debian's default, has no std::expected). libopenblas0-pthread: numpy's BLAS for bench/matmul.py; without
 # it Debian's numpy falls back to the reference BLAS and the comparison would be meaningless.
 packages=(
   build-essential cmake pkg-config
@@ -12,6 +13,7 @@ packages=(
   libcli11-dev libfmt-dev nlohmann-json3-dev
   libopenblas-serial-dev
   python3 python3-numpy libopenblas0-pthread gnuplot-nox
+  clang-19 libclang-rt-19-dev
 )
 
 missing=()

@@ -4,9 +4,10 @@
 set -euo pipefail
 
 # libopenblas-serial-dev: forkpool's matrix tiles run on the single-threaded OpenBLAS (no BLAS
-# thread pool in a forked worker). clang-19 + libclang-rt-19-dev: the `fuzz` preset (libFuzzer;
-# clang 14, Debian's default, has no std::expected). libopenblas0-pthread: numpy's BLAS for bench/matmul.py; without
+# thread pool in a forked worker). libopenblas0-pthread: numpy's BLAS for bench/matmul.py; without
 # it Debian's numpy falls back to the reference BLAS and the comparison would be meaningless.
+# clang-19 + libclang-rt-19-dev: the `fuzz` preset (libFuzzer; Debian's default clang 14 lacks
+# std::expected).
 packages=(
   build-essential cmake pkg-config
   libopencv-dev libeigen3-dev libtbb-dev libgtest-dev libbenchmark-dev

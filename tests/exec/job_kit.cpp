@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -33,6 +34,58 @@ void append(Bytes& out, T value) {
   std::memcpy(out.data() + at, &value, sizeof value);
 }
 
+// Creates the marker of job `index`; false when it existed (the job ran before).
+bool first_time(std::uint32_t index) {
+  std::string marker = job_settings().marker_dir + "/" + std::to_string(index);
+  int fd = ::open(marker.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
+  if (fd < 0) return false;
+  ::close(fd);
+  return true;
+}
+
+// The write end of this worker's reply pipe: its only write-only pipe above stderr that the
+// test process did not hold before the batch.
+int reply_pipe() {
+  int found = -1;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
+    int fd = std::stoi(entry.path().filename().string());
+    struct stat st {};
+    if (fd <= STDERR_FILENO || ::fstat(fd, &st) != 0 || !S_ISFIFO(st.st_mode)) continue;
+    int flags = ::fcntl(fd, F_GETFL);
+    if (flags < 0 || (flags & O_ACCMODE) != O_WRONLY) continue;
+    if (std::ranges::count(job_settings().foreign_fds, fd)) continue;
+    if (found >= 0) throw std::runtime_error("more than one write-only pipe: not the pipe transport?");
+    found = fd;
+  }
+  if (found < 0) throw std::runtime_error("no reply pipe: not the pipe transport?");
+  return found;
+}
+
+// The wire format's frame, spelled out here so that the test does not share the code it tests.
+Bytes reply_frame(std::uint64_t index, std::uint32_t kind, std::uint32_t reserved) {
+  Bytes frame;
+  append(frame, index);
+  append(frame, kind);
+  append(frame, reserved);
+  return frame;
+}
+
+void write_malformed_reply(std::uint32_t index, Garbage garbage) {
+  constexpr std::uint32_t kDone = 0x444f'4e45;
+  Bytes body;
+  switch (garbage) {
+    case Garbage::short_message: body = Bytes(3, std::byte{'x'}); break;
+    case Garbage::stray_index: body = reply_frame(index + 1000, kDone, 0); break;
+    case Garbage::unknown_kind: body = reply_frame(index, 0x1234'5678, 0); break;
+    case Garbage::reserved_nonzero: body = reply_frame(index, kDone, 7); break;
+  }
+  Bytes message;
+  append(message, static_cast<std::uint64_t>(body.size()));  // the stream's length prefix (LE)
+  message.insert(message.end(), body.begin(), body.end());
+  if (::write(reply_pipe(), message.data(), message.size()) != static_cast<ssize_t>(message.size()))
+    throw std::runtime_error("short write of the malformed reply");
+}
+
 Bytes compute(std::uint32_t index, std::span<const std::byte> payload,
               std::span<const std::byte> shared_input) {
   Bytes out(payload.size());
@@ -43,6 +96,13 @@ Bytes compute(std::uint32_t index, std::span<const std::byte> payload,
 }
 
 }  // namespace
+
+std::vector<int> open_fds() {
+  std::vector<int> fds;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd"))
+    fds.push_back(std::stoi(entry.path().filename().string()));
+  return fds;
+}
 
 JobSettings& job_settings() {
   static JobSettings settings;
@@ -55,6 +115,12 @@ Bytes make_job(std::uint32_t index, Action action, std::size_t payload_bytes) {
   job[4] = static_cast<std::byte>(action);
   for (std::size_t i = 0; i < payload_bytes; ++i)
     job[kHeader + i] = static_cast<std::byte>((i * 31 + index) & 0xff);
+  return job;
+}
+
+Bytes make_malformed_job(std::uint32_t index, Garbage garbage, bool always) {
+  Bytes job = make_job(index, always ? Action::malformed_reply_always : Action::malformed_reply_once);
+  job[kHeader] = static_cast<std::byte>(garbage);
   return job;
 }
 
@@ -86,15 +152,14 @@ Bytes run_job(std::span<const std::byte> input, const WorkerContext& context) {
   switch (action) {
     case Action::compute: break;
     case Action::throw_error: throw std::runtime_error("job " + std::to_string(index) + " refused");
-    case Action::kill_self_once: {
-      std::string marker = settings.marker_dir + "/" + std::to_string(index);
-      int fd = ::open(marker.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
-      if (fd >= 0) {
-        ::close(fd);
-        ::raise(SIGKILL);
-      }
+    case Action::kill_self_once:
+      if (first_time(index)) ::raise(SIGKILL);
       break;
-    }
+    case Action::malformed_reply_once:
+    case Action::malformed_reply_always:
+      if (action == Action::malformed_reply_always || first_time(index))
+        write_malformed_reply(index, static_cast<Garbage>(payload[0]));
+      break;
     case Action::segv_always:
       // The sanitizers catch SIGSEGV and exit instead; a real crash ends by the signal. No
       // core files from a test.

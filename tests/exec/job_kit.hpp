@@ -26,9 +26,24 @@ enum class Action : std::uint8_t {
   write_arena,       // writes index * 3 into arena slot `index`, then computes
   report_init,       // output: 1 if worker_init ran in this worker for this batch, else 0
   big_output,        // output: 256 KiB whatever the input, more than any channel buffers
+  // Before computing, writes a message that is not a well-formed reply (the payload's first
+  // byte is a Garbage) straight into its reply pipe: processes over the pipe transport only.
+  malformed_reply_once,  // ... unless its marker file exists (creates it first)
+  malformed_reply_always,
 };
 
+// What a malformed_reply job writes.
+enum class Garbage : std::uint8_t {
+  short_message,     // 3 bytes: shorter than any frame
+  stray_index,       // a well-formed "done" frame for a job the worker was not given
+  unknown_kind,      // a frame of a kind no reply has
+  reserved_nonzero,  // a "done" frame for the right job with its reserved word set
+};
+inline constexpr Garbage kAllGarbage[] = {Garbage::short_message, Garbage::stray_index,
+                                          Garbage::unknown_kind, Garbage::reserved_nonzero};
+
 Bytes make_job(std::uint32_t index, Action action, std::size_t payload_bytes = 16);
+Bytes make_malformed_job(std::uint32_t index, Garbage garbage, bool always = false);
 std::vector<Bytes> make_jobs(std::size_t count, Action action = Action::compute,
                              std::size_t payload_bytes = 16);
 
@@ -37,11 +52,15 @@ std::vector<Bytes> make_jobs(std::size_t count, Action action = Action::compute,
 Bytes run_job(std::span<const std::byte> input, const WorkerContext& context);
 
 struct JobSettings {
-  std::string marker_dir;            // for kill_self_once
+  std::string marker_dir;            // for the *_once actions
   SharedArena* arena = nullptr;      // for write_arena and the init counter
   std::size_t arena_slots = 0;       // offset of slot 0 is 0; the init counter follows the slots
   int batch_id = 0;                  // worker_init stamps it; report_init compares
+  std::vector<int> foreign_fds;      // open before the batch: not a worker's (malformed_reply)
 };
+
+// The fds this process has open now.
+std::vector<int> open_fds();
 JobSettings& job_settings();
 
 // A worker_init that records that it ran (per thread/process) and counts runs in the arena.

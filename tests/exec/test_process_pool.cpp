@@ -142,5 +142,66 @@ TEST_P(ProcessPoolTest, SigtermEndsTheWorkersAndReturnsWhatFinished) {
 INSTANTIATE_TEST_SUITE_P(Transports, ProcessPoolTest, ::testing::ValuesIn(ipc::kAllTransports),
                          [](const auto& info) { return std::string(to_string(info.param)); });
 
+// A worker whose reply is not well formed, or not the one it owes, is treated like a crashed
+// one: killed, replaced, its job retried, and nothing it sent after the bad reply is believed.
+// The jobs write their garbage into the reply pipe, so this runs on the pipe transport.
+class MalformedReplyTest : public LeakCheckedTest, public ::testing::WithParamInterface<Garbage> {
+ protected:
+  void SetUp() override {
+    LeakCheckedTest::SetUp();
+    job_settings() = JobSettings{};
+    job_settings().marker_dir = markers_.path();
+    job_settings().foreign_fds = open_fds();
+  }
+  static ExecutorOptions options() {
+    ExecutorOptions o;
+    o.backend = Backend::processes;
+    o.transport = ipc::Transport::pipe;
+    o.workers = 2;
+    o.prefetch = 3;
+    return o;
+  }
+  TempDir markers_;
+};
+
+TEST_P(MalformedReplyTest, WorkerIsReplacedAndItsJobRetried) {
+  std::vector<Bytes> jobs = make_jobs(12);
+  jobs[4] = make_malformed_job(4, GetParam());
+  std::vector<int> seen(jobs.size(), 0);
+  BatchReport report = run_batch(options(), jobs, run_job, {},
+                                 [&](const JobResult& r) { ++seen[r.index]; });
+
+  ASSERT_EQ(report.count(JobStatus::done), jobs.size()) << report.results[4].error;
+  for (std::size_t i = 0; i < jobs.size(); ++i) {
+    EXPECT_EQ(seen[i], 1) << "job " << i;
+    EXPECT_EQ(report.results[i].output, expected_output(jobs[i], {})) << "job " << i;
+    EXPECT_EQ(report.results[i].attempts, i == 4 ? 2u : 1u) << "job " << i;
+  }
+  EXPECT_EQ(report.workers_replaced, 1u);
+}
+
+TEST_P(MalformedReplyTest, JobWhoseWorkerAlwaysSendsGarbageFailsWithTheReason) {
+  std::vector<Bytes> jobs = make_jobs(6);
+  jobs[1] = make_malformed_job(1, GetParam(), /*always=*/true);
+  BatchReport report = run_batch(options(), jobs, run_job);
+
+  const JobResult& bad = report.results[1];
+  EXPECT_EQ(bad.status, JobStatus::failed);
+  EXPECT_TRUE(bad.error.starts_with("worker sent a malformed reply: ")) << bad.error;
+  EXPECT_EQ(bad.attempts, 2u);
+  EXPECT_EQ(report.count(JobStatus::done), jobs.size() - 1);
+}
+
+INSTANTIATE_TEST_SUITE_P(Garbage, MalformedReplyTest, ::testing::ValuesIn(kAllGarbage),
+                         [](const auto& info) {
+                           switch (info.param) {
+                             case Garbage::short_message: return std::string("short_message");
+                             case Garbage::stray_index: return std::string("stray_index");
+                             case Garbage::unknown_kind: return std::string("unknown_kind");
+                             case Garbage::reserved_nonzero: return std::string("reserved_nonzero");
+                           }
+                           return std::string("unknown");
+                         });
+
 }  // namespace
 }  // namespace forkpool::testing

@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <cerrno>
 #include <csignal>
 #include <deque>
 #include <memory>
@@ -51,6 +52,9 @@ struct Worker {
   // is still read.
   bool broken = false;
   bool unreadable = false;  // its replies cannot be read any more (receive error, bad message)
+  // Why the coordinator killed it (malformed reply): what its running job fails with, rather
+  // than "killed by SIGKILL". Empty when it died by itself.
+  std::string kill_cause;
   Bytes received;
 };
 
@@ -117,6 +121,7 @@ class Coordinator {
     w.process = std::move(*child);
     w.broken = false;
     w.unreadable = false;
+    w.kill_cause.clear();
     w.in_flight.clear();
     w.in_flight_bytes = 0;
     watch(w.process.pidfd(), [this, &w](std::uint32_t) { on_exit(w); });
@@ -189,38 +194,47 @@ class Coordinator {
     w.broken = true;
     (void)w.process.signal(SIGKILL);
   }
-  void kill_unreadable_worker(Worker& w) {
+  // Its replies cannot be trusted any more: what follows a bad one is not read. `cause` is
+  // empty when its death will say why (it went away mid-message).
+  void kill_unreadable_worker(Worker& w, std::string cause) {
     w.unreadable = true;
     if (w.channel) unwatch(w.channel->wait_fd());
+    if (!w.broken) w.kill_cause = std::move(cause);
     kill_worker(w);
   }
 
-  // Takes every reply already available from w without blocking.
+  // Takes every reply already available from w without blocking. A reply that is not well
+  // formed, or not the one expected next, means the worker is corrupted: it is killed like a
+  // crashed one, and its jobs are retried on a fresh worker.
   void drain(Worker& w) {
     while (w.channel && !w.unreadable) {
       auto got = w.channel->receive(w.received, kNoWait);
       if (!got) {
-        if (got.error().code != ETIMEDOUT) kill_unreadable_worker(w);
+        int code = got.error().code;
+        if (code == ETIMEDOUT) break;
+        if (code == ECONNRESET || code == EPIPE)  // gone mid-message: its death says why
+          kill_unreadable_worker(w, {});
+        else if (code == EBADMSG || code == EPROTO || code == EMSGSIZE)
+          kill_unreadable_worker(w, "worker sent a malformed reply (" + got.error().message() + ")");
+        else
+          kill_unreadable_worker(w, "cannot read the worker's reply (" + got.error().message() + ")");
         break;
       }
       if (!*got) {  // end of stream: the worker is exiting; its pidfd follows
         unwatch(w.channel->wait_fd());
         break;
       }
-      auto frame = wire::strip_frame(w.received);
+      std::optional<std::uint64_t> expected;
+      if (!w.in_flight.empty()) expected = w.in_flight.front();
+      auto frame = wire::check_reply(w.received, expected);
       if (!frame) {
-        kill_unreadable_worker(w);
+        kill_unreadable_worker(w, "worker sent a malformed reply: " + frame.error());
         break;
       }
       if (frame->kind == wire::Kind::init_failed) {
         if (!init_error_) init_error_ = to_text(w.received);
         begin_shutdown(false);
         continue;
-      }
-      if (w.in_flight.empty() || w.in_flight.front() != frame->index ||
-          (frame->kind != wire::Kind::done && frame->kind != wire::Kind::failed)) {
-        kill_unreadable_worker(w);
-        break;
       }
       std::size_t job = w.in_flight.front();
       w.in_flight.pop_front();
@@ -241,7 +255,9 @@ class Coordinator {
     if (w.channel) unwatch(w.channel->wait_fd());
     w.channel.reset();
     auto info = w.process.wait();
-    std::string cause = info ? "worker " + info->describe() : "worker lost";
+    std::string cause = !w.kill_cause.empty() ? w.kill_cause
+                        : info                ? "worker " + info->describe()
+                                              : "worker lost";
     bool had_jobs = !w.in_flight.empty();
 
     if (!stopping_ && !w.in_flight.empty()) {

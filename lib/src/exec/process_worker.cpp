@@ -36,8 +36,7 @@ int worker_main(ipc::Channel& channel, const JobFunction& fn,
   Bytes shared;
   auto got = channel.receive(shared);
   if (!got || !*got) return kExitChannel;
-  auto frame = wire::strip_frame(shared);
-  if (!frame || frame->kind != wire::Kind::shared_input) return kExitProtocol;
+  if (!wire::check_request(shared, /*first=*/true)) return kExitProtocol;
   WorkerContext context{worker_index, shared};
 
   Bytes input;
@@ -45,8 +44,8 @@ int worker_main(ipc::Channel& channel, const JobFunction& fn,
     auto r = channel.receive(input);
     if (!r) return kExitChannel;
     if (!*r) return 0;  // the coordinator closed the channel: the batch is over
-    auto job = wire::strip_frame(input);
-    if (!job || job->kind != wire::Kind::job) return kExitProtocol;
+    auto job = wire::check_request(input, /*first=*/false);
+    if (!job) return kExitProtocol;
 
     Bytes out;
     wire::Kind kind = wire::Kind::done;

@@ -155,6 +155,11 @@ Bytes run_job(std::span<const std::byte> input, const WorkerContext& context) {
     case Action::kill_self_once:
       if (first_time(index)) ::raise(SIGKILL);
       break;
+    case Action::stop_self_once:
+      if (first_time(index)) ::raise(SIGSTOP);
+      break;
+    case Action::hang_always:
+      for (;;) ::pause();
     case Action::malformed_reply_once:
     case Action::malformed_reply_always:
       if (action == Action::malformed_reply_always || first_time(index))

@@ -26,6 +26,8 @@ enum class Action : std::uint8_t {
   write_arena,       // writes index * 3 into arena slot `index`, then computes
   report_init,       // output: 1 if worker_init ran in this worker for this batch, else 0
   big_output,        // output: 256 KiB whatever the input, more than any channel buffers
+  stop_self_once,    // SIGSTOPs its own process unless its marker file exists (creates it first)
+  hang_always,       // never returns (sleeps until its process is ended)
   // Before computing, writes a message that is not a well-formed reply (the payload's first
   // byte is a Garbage) straight into its reply pipe: processes over the pipe transport only.
   malformed_reply_once,  // ... unless its marker file exists (creates it first)

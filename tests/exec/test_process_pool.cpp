@@ -139,6 +139,39 @@ TEST_P(ProcessPoolTest, SigtermEndsTheWorkersAndReturnsWhatFinished) {
   }
 }
 
+// A SIGSTOPped worker never dies and never answers: only the watchdog ends its job. The jobs
+// queued behind it in that worker never started, so they go to the other worker free of charge.
+TEST_P(ProcessPoolTest, StoppedWorkerIsKilledAndItsJobsGoToOthers) {
+  ExecutorOptions o = options(2);
+  o.job_timeout = std::chrono::seconds(2);
+  std::vector<Bytes> jobs = make_jobs(30);
+  jobs[0] = make_job(0, Action::stop_self_once);
+  std::vector<int> seen(jobs.size(), 0);
+  BatchReport report = run_batch(o, jobs, run_job, {}, [&](const JobResult& r) { ++seen[r.index]; });
+
+  ASSERT_EQ(report.count(JobStatus::done), jobs.size());
+  for (std::size_t i = 0; i < jobs.size(); ++i) {
+    EXPECT_EQ(seen[i], 1) << "job " << i;
+    EXPECT_EQ(report.results[i].output, expected_output(jobs[i], {})) << "job " << i;
+    EXPECT_EQ(report.results[i].attempts, i == 0 ? 2u : 1u) << "job " << i;
+  }
+  EXPECT_GE(report.workers_replaced, 1u);
+}
+
+TEST_P(ProcessPoolTest, JobThatNeverEndsFailsAsTimedOutAndTheRestAreDone) {
+  ExecutorOptions o = options(2, 1);
+  o.job_timeout = std::chrono::milliseconds(1000);
+  std::vector<Bytes> jobs = make_jobs(8);
+  jobs[2] = make_job(2, Action::hang_always);
+  BatchReport report = run_batch(o, jobs, run_job);
+
+  const JobResult& hung = report.results[2];
+  EXPECT_EQ(hung.status, JobStatus::failed);
+  EXPECT_EQ(hung.error, "timed out after 1 s");
+  EXPECT_EQ(hung.attempts, 2u);
+  EXPECT_EQ(report.count(JobStatus::done), jobs.size() - 1);
+}
+
 INSTANTIATE_TEST_SUITE_P(Transports, ProcessPoolTest, ::testing::ValuesIn(ipc::kAllTransports),
                          [](const auto& info) { return std::string(to_string(info.param)); });
 

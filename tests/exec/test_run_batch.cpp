@@ -199,6 +199,23 @@ TEST_P(RunBatchTest, SigintStopsTheBatchAndRestoresSignalHandling) {
   EXPECT_EQ(sigismember(&mask_after, SIGTERM), sigismember(&mask_before, SIGTERM));
 }
 
+// Only a process can be stopped in the middle of a job: threads and serial refuse a timeout
+// rather than promise one they cannot keep. On processes, one longer than every job changes
+// nothing.
+TEST_P(RunBatchTest, JobTimeoutIsKeptOnProcessesAndRefusedElsewhere) {
+  ExecutorOptions o = options(2);
+  o.job_timeout = std::chrono::seconds(60);
+  std::vector<Bytes> jobs = make_jobs(20, Action::sleep_then_compute);
+  if (GetParam().backend != Backend::processes) {
+    EXPECT_THROW((void)run_batch(o, jobs, run_job), std::invalid_argument);
+    return;
+  }
+  BatchReport report = run(o, jobs);
+  ASSERT_EQ(report.count(JobStatus::done), jobs.size());
+  for (const JobResult& r : report.results) EXPECT_EQ(r.attempts, 1u);
+  EXPECT_EQ(report.workers_replaced, 0u);
+}
+
 TEST_P(RunBatchTest, EmptyBatchReturnsAnEmptyReport) {
   BatchReport report = run(options(), {});
   EXPECT_TRUE(report.results.empty());

@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <csignal>
+#include <cstdio>
 #include <deque>
 #include <memory>
 #include <optional>
@@ -20,6 +21,7 @@ namespace forkpool::detail {
 namespace {
 
 using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
 
 // Deadlock: the coordinator blocked sending a job to a worker whose request channel is full,
 // while that worker is blocked sending a result into its full reply channel. So the requests
@@ -40,7 +42,19 @@ constexpr unsigned kMaxStartupFailures = 3;
 constexpr unsigned kMqMaxPrefetch = 2;
 constexpr long kMqChunkHeadroom = 64;  // the frame and mq's own chunk header
 
+// The watchdog looks at every worker this often: a tenth of the job timeout, within bounds, so
+// a job is killed at most ~10 % after its time and an idle batch wakes at most once a second.
+constexpr auto kMinWatchdogTick = 10ms;
+constexpr auto kMaxWatchdogTick = 1000ms;
+
 const ipc::Deadline kNoWait = ipc::Deadline::at(ipc::Deadline::Clock::time_point::min());
+
+// "60 s", "0.25 s": the job timeout as the user gave it.
+std::string seconds_text(std::chrono::milliseconds d) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.10g s", static_cast<double>(d.count()) / 1000.0);
+  return text;
+}
 
 struct Worker {
   unsigned index = 0;
@@ -48,18 +62,22 @@ struct Worker {
   std::unique_ptr<ipc::Channel> channel;  // the coordinator's end
   std::deque<std::size_t> in_flight;      // sent, not answered; the worker runs them in order
   std::size_t in_flight_bytes = 0;
+  // When the oldest job in flight could have started at the earliest: when it was sent to an
+  // idle worker, or when the reply before it arrived. The watchdog measures from here.
+  Clock::time_point front_since{};
   // A send failed: no more jobs for it; killed, its pidfd will follow. What it sent before
   // is still read.
   bool broken = false;
   bool unreadable = false;  // its replies cannot be read any more (receive error, bad message)
-  // Why the coordinator killed it (malformed reply): what its running job fails with, rather
-  // than "killed by SIGKILL". Empty when it died by itself.
+  // Why the coordinator killed it (timed out, malformed reply): what its running job fails
+  // with, rather than "killed by SIGKILL". Empty when it died by itself.
   std::string kill_cause;
   Bytes received;
 };
 
 // The coordinator: one thread, one event loop over every worker's reply channel and pidfd,
-// the signalfd and the shutdown timer. Lives on the stack of run_processes().
+// the signalfd, the watchdog's timer and the shutdown timer. Lives on the stack of
+// run_processes().
 class Coordinator {
  public:
   Coordinator(const Batch& batch, ipc::SignalCatcher& catcher, ipc::EventLoop& loop)
@@ -82,6 +100,12 @@ class Coordinator {
     watch(catcher_.fd(), [this](std::uint32_t) { on_signal(); });
     // Every worker is forked here, before this thread has a pool or any other thread.
     for (Worker& w : workers_) spawn(w);
+    if (batch_.options.job_timeout > 0ms) {
+      auto tick = std::clamp<ipc::EventLoop::Duration>(batch_.options.job_timeout / 10,
+                                                        kMinWatchdogTick, kMaxWatchdogTick);
+      auto timer = loop_.add_timer(tick, [this] { check_timeouts(); }, tick);
+      if (!timer) throw_sys_error("process pool", timer.error());
+    }
     dispatch();
     if (auto r = loop_.run(); !r) throw_sys_error("process pool", r.error());
     if (!interrupt_) on_signal();  // one that came as the last job ended still counts
@@ -183,6 +207,7 @@ class Coordinator {
     outgoing_.assign(input.begin(), input.end());
     wire::append_frame(outgoing_, {job, wire::Kind::job, 0});
     ledger_.start(job);
+    if (w.in_flight.empty()) w.front_since = Clock::now();
     w.in_flight.push_back(job);
     w.in_flight_bytes += input.size();
     if (!w.channel->send(outgoing_)) kill_worker(w);
@@ -201,6 +226,21 @@ class Coordinator {
     if (w.channel) unwatch(w.channel->wait_fd());
     if (!w.broken) w.kill_cause = std::move(cause);
     kill_worker(w);
+  }
+
+  // The watchdog, on its timer: a worker whose oldest job has run longer than the job timeout
+  // (looping, stuck in a syscall, stopped by SIGSTOP) is killed. Its pidfd follows, and its
+  // jobs are retried or failed there like those of any dead worker.
+  void check_timeouts() {
+    if (stopping_) return;
+    const auto timeout = batch_.options.job_timeout;
+    const auto now = Clock::now();
+    for (Worker& w : workers_) {
+      if (!w.process.valid() || w.broken || w.in_flight.empty()) continue;
+      if (now - w.front_since < timeout) continue;
+      w.kill_cause = "timed out after " + seconds_text(timeout);
+      kill_worker(w);
+    }
   }
 
   // Takes every reply already available from w without blocking. A reply that is not well
@@ -238,6 +278,7 @@ class Coordinator {
       }
       std::size_t job = w.in_flight.front();
       w.in_flight.pop_front();
+      if (!w.in_flight.empty()) w.front_since = Clock::now();
       startup_failures_ = 0;
       w.in_flight_bytes -= batch_.jobs[job].size();
       if (frame->kind == wire::Kind::done)

@@ -23,6 +23,11 @@ BatchReport run_batch(const ExecutorOptions& options, std::span<const Bytes> job
                       const JobFunction& fn, std::span<const std::byte> shared_input,
                       const ResultCallback& on_result) {
   if (!fn) throw std::invalid_argument("run_batch: no job function");
+  if (options.job_timeout.count() < 0) throw std::invalid_argument("run_batch: negative job timeout");
+  if (options.job_timeout.count() > 0 && options.backend != Backend::processes)
+    throw std::invalid_argument("a job timeout needs the processes backend: " +
+                                std::string(to_string(options.backend)) +
+                                " cannot stop a job that is running");
   ExecutorOptions opts = options;
   if (opts.workers == 0) opts.workers = available_cores();
   if (opts.prefetch == 0) opts.prefetch = 1;

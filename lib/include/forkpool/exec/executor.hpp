@@ -5,6 +5,7 @@
 // MPI ranks on other machines — can carry them. Data too large to send per job belongs in a
 // SharedArena (see shared_arena.hpp), which a backend may offer as an optimisation.
 
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <span>
@@ -39,7 +40,8 @@ using JobFunction = std::function<Bytes(std::span<const std::byte> input, const 
 
 enum class JobStatus {
   done,       // output holds the job's result
-  failed,     // error says why: an exception's message, or "worker killed by SIGKILL"
+  failed,     // error says why: an exception's message, "worker killed by SIGKILL",
+              // "timed out after 60 s", "worker sent a malformed reply: ..."
   cancelled,  // never finished because the batch was interrupted (SIGINT/SIGTERM)
 };
 std::string_view to_string(JobStatus s) noexcept;
@@ -58,6 +60,13 @@ struct ExecutorOptions {
   ipc::Transport transport = ipc::Transport::shm;    // processes only
   unsigned prefetch = 2;                             // jobs in flight per worker (processes)
   unsigned max_retries = 1;                          // retries of a job whose worker died
+  // processes: a job still running after this long (its worker stuck, looping, or stopped by
+  // SIGSTOP) has its worker killed (SIGKILL) and replaced; the job is retried like one whose
+  // worker died, then fails with "timed out after N s". Jobs queued behind it in that worker
+  // never started: they go to other workers without using a retry. Zero: no limit.
+  // threads and serial cannot stop a running job, so run_batch refuses a non-zero timeout there
+  // (std::invalid_argument) rather than promise what it cannot keep.
+  std::chrono::milliseconds job_timeout{0};
   // Runs once in every worker before its first job (and in each replacement worker): the place
   // to make OpenCV/Eigen single-threaded. Runs in the child process for the processes backend.
   std::function<void()> worker_init;

@@ -1,3 +1,5 @@
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <csignal>
@@ -56,6 +58,22 @@ std::string seconds_text(std::chrono::milliseconds d) {
   return text;
 }
 
+// Why a worker could not be started, with the limit that stopped it when that is the cause
+// ("fork: Resource temporarily unavailable (too many processes: ulimit -u is 50)").
+std::string start_error(const ipc::SysError& error) {
+  std::string text = error.message();
+  auto limit = [](int resource) -> std::string {
+    rlimit r{};
+    if (::getrlimit(resource, &r) != 0 || r.rlim_cur == RLIM_INFINITY) return {};
+    return " is " + std::to_string(r.rlim_cur);
+  };
+  if (error.call == "fork" && error.code == EAGAIN)
+    text += " (too many processes: ulimit -u" + limit(RLIMIT_NPROC) + ")";
+  else if (error.code == EMFILE && !limit(RLIMIT_NOFILE).empty())
+    text += " (ulimit -n" + limit(RLIMIT_NOFILE) + ")";
+  return text;
+}
+
 struct Worker {
   unsigned index = 0;
   ipc::ChildProcess process;
@@ -98,8 +116,16 @@ class Coordinator {
 
   BatchReport run() {
     watch(catcher_.fd(), [this](std::uint32_t) { on_signal(); });
-    // Every worker is forked here, before this thread has a pool or any other thread.
-    for (Worker& w : workers_) spawn(w);
+    // Every worker is forked here, before this thread has a pool or any other thread. Those
+    // that cannot be (process or fd limits, memory) leave their slot empty: the batch goes on
+    // with the others; with none, there is nothing to go on with.
+    for (Worker& w : workers_)
+      if (auto error = spawn(w)) lose_worker(*error);
+    started_ = live_workers();
+    if (started_ == 0) throw std::runtime_error("cannot start workers: " + worker_error_);
+    if (lost_ > 0)
+      warn("started " + std::to_string(started_) + " of " + std::to_string(workers_.size()) +
+           " workers (" + worker_error_ + "); going on with " + std::to_string(started_));
     if (batch_.options.job_timeout > 0ms) {
       auto tick = std::clamp<ipc::EventLoop::Duration>(batch_.options.job_timeout / 10,
                                                         kMinWatchdogTick, kMaxWatchdogTick);
@@ -112,8 +138,10 @@ class Coordinator {
     if (init_error_) throw std::runtime_error("worker_init failed in a worker: " + *init_error_);
 
     BatchReport report = ledger_.take_report();
-    report.workers = static_cast<unsigned>(workers_.size());
+    report.workers = started_;
     report.workers_replaced = replaced_;
+    report.workers_lost = lost_;
+    report.worker_error = worker_error_;
     report.interrupted = interrupt_ != 0;
     report.interrupt_signal = interrupt_;
     return report;
@@ -127,9 +155,10 @@ class Coordinator {
     if (fd >= 0 && loop_.contains(fd)) (void)loop_.remove(fd);
   }
 
-  void spawn(Worker& w) {
+  // Starts a worker in slot w. Returns why it could not be started; nothing of it is left then.
+  std::optional<std::string> spawn(Worker& w) {
     auto pair = ipc::make_channel_pair(batch_.options.transport);
-    if (!pair) throw_sys_error("process pool channel", pair.error());
+    if (!pair) return start_error(pair.error());
     w.channel = std::move(pair->first);
     ipc::Channel* worker_end = pair->second.get();
 
@@ -140,7 +169,7 @@ class Coordinator {
     pair->second.reset();
     if (!child) {
       w.channel.reset();
-      throw_sys_error("process pool worker", child.error());
+      return start_error(child.error());
     }
     w.process = std::move(*child);
     w.broken = false;
@@ -148,11 +177,19 @@ class Coordinator {
     w.kill_cause.clear();
     w.in_flight.clear();
     w.in_flight_bytes = 0;
-    watch(w.process.pidfd(), [this, &w](std::uint32_t) { on_exit(w); });
-    watch(w.channel->wait_fd(), [this, &w](std::uint32_t) {
-      drain(w);
-      dispatch();
-    });
+    auto watched = loop_.add(w.process.pidfd(), [this, &w](std::uint32_t) { on_exit(w); });
+    if (watched) {
+      watched = loop_.add(w.channel->wait_fd(), [this, &w](std::uint32_t) {
+        drain(w);
+        dispatch();
+      });
+      if (!watched) unwatch(w.process.pidfd());
+    }
+    if (!watched) {  // epoll's own limits: this worker cannot be heard, so it may not run
+      w.channel.reset();
+      w.process = ipc::ChildProcess();  // kills and reaps it
+      return start_error(watched.error());
+    }
 
     // Sent once to every worker, replacements included. The worker reads it before it sends
     // anything, so this cannot deadlock.
@@ -162,6 +199,40 @@ class Coordinator {
     // wait_fd() reports new messages only after a receive() has found none (the shm ring
     // then asks its producer for a wake-up): try once now.
     drain(w);
+    return std::nullopt;
+  }
+
+  // A slot whose worker could not be started stays empty.
+  void lose_worker(const std::string& error) {
+    ++lost_;
+    if (worker_error_.empty()) worker_error_ = error;
+  }
+
+  void warn(const std::string& line) {
+    if (batch_.options.on_warning) batch_.options.on_warning(line);
+  }
+
+  // Called in place of the worker that died in slot w, with jobs still waiting.
+  void replace(Worker& w) {
+    auto error = spawn(w);
+    if (!error) {
+      ++replaced_;
+      return;
+    }
+    lose_worker(*error);
+    if (unsigned live = live_workers(); live > 0) {
+      warn("a worker could not be replaced (" + *error + "); going on with " +
+           std::to_string(live) + " worker" + (live == 1 ? "" : "s"));
+      return;
+    }
+    // Every job not done is waiting now (none is in flight without a worker): they fail, and
+    // the batch ends with what it has.
+    warn("no worker left: a worker could not be replaced (" + *error + "); " +
+         std::to_string(pending_.size()) + " job" + (pending_.size() == 1 ? "" : "s") +
+         " not run");
+    std::string why = "not run: no worker left (" + *error + ")";
+    for (std::size_t job : pending_) ledger_.finish(job, JobStatus::failed, {}, why);
+    pending_.clear();
   }
 
   // In the forked worker: keep only its own channel end; drop the coordinator's signal
@@ -255,7 +326,7 @@ class Coordinator {
         if (code == ECONNRESET || code == EPIPE)  // gone mid-message: its death says why
           kill_unreadable_worker(w, {});
         else if (code == EBADMSG || code == EPROTO || code == EMSGSIZE)
-          kill_unreadable_worker(w, "worker sent a malformed reply (" + got.error().message() + ")");
+          kill_unreadable_worker(w, "worker sent a malformed reply: " + got.error().message());
         else
           kill_unreadable_worker(w, "cannot read the worker's reply (" + got.error().message() + ")");
         break;
@@ -323,8 +394,7 @@ class Coordinator {
       // stops that loop, so this does.
       if (!had_jobs && ++startup_failures_ > kMaxStartupFailures)
         throw std::runtime_error("process pool: workers die before their first job (" + cause + ")");
-      ++replaced_;
-      spawn(w);
+      replace(w);
     }
     dispatch();
     check_finished();
@@ -390,7 +460,10 @@ class Coordinator {
   Bytes outgoing_;
   unsigned prefetch_ = batch_.options.prefetch;
   std::size_t prefetch_bytes_ = kPrefetchBytes;
+  unsigned started_ = 0;
   unsigned replaced_ = 0;
+  unsigned lost_ = 0;
+  std::string worker_error_;  // why the first worker that could not be started could not
   unsigned startup_failures_ = 0;  // workers in a row that died before any job, since a result
   int interrupt_ = 0;
   bool stopping_ = false;

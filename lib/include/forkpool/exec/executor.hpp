@@ -41,7 +41,8 @@ using JobFunction = std::function<Bytes(std::span<const std::byte> input, const 
 enum class JobStatus {
   done,       // output holds the job's result
   failed,     // error says why: an exception's message, "worker killed by SIGKILL",
-              // "timed out after 60 s", "worker sent a malformed reply: ..."
+              // "timed out after 60 s", "worker sent a malformed reply: ...",
+              // "not run: no worker left (fork: ...)"
   cancelled,  // never finished because the batch was interrupted (SIGINT/SIGTERM)
 };
 std::string_view to_string(JobStatus s) noexcept;
@@ -70,14 +71,22 @@ struct ExecutorOptions {
   // Runs once in every worker before its first job (and in each replacement worker): the place
   // to make OpenCV/Eigen single-threaded. Runs in the child process for the processes backend.
   std::function<void()> worker_init;
+  // Called on the thread that called run_batch() when the batch goes on in a lesser way than
+  // asked — a worker could not be started or replaced (fork: EAGAIN or ENOMEM, EMFILE, ...), so
+  // the pool shrinks — with one line for the user. The report records the same (workers_lost).
+  std::function<void(const std::string&)> on_warning;
 };
 
 struct BatchReport {
   std::vector<JobResult> results;  // one per job, in job order, each exactly once
   bool interrupted = false;        // SIGINT/SIGTERM arrived; unfinished jobs are `cancelled`
   int interrupt_signal = 0;        // which signal, when interrupted
-  unsigned workers = 0;            // workers used
+  unsigned workers = 0;            // workers used (processes: those that started)
   unsigned workers_replaced = 0;   // worker processes that died and were replaced
+  // processes: workers that could not be started, or not replaced when they died; the batch went
+  // on without them. When none was left, the jobs not yet done failed ("not run: ...").
+  unsigned workers_lost = 0;
+  std::string worker_error;        // why the first of them could not be started
   [[nodiscard]] std::size_t count(JobStatus s) const noexcept;
 };
 
@@ -88,6 +97,8 @@ using ResultCallback = std::function<void(const JobResult&)>;
 // Runs every job of `jobs` with `fn` on the backend `options` choose and returns when all have
 // ended or the batch was interrupted. Thread: any, one batch at a time per process.
 // processes: forks the workers itself, so call it before this process starts any thread pool.
+// When not a single worker can be started it throws std::runtime_error("cannot start workers:
+// ..."); when some can, the batch goes on with those (see on_warning).
 // While it runs, SIGINT and SIGTERM interrupt the batch instead of killing the process.
 BatchReport run_batch(const ExecutorOptions& options, std::span<const Bytes> jobs,
                       const JobFunction& fn, std::span<const std::byte> shared_input = {},

@@ -67,7 +67,7 @@ TEST_F(PoolFaultTest, WorkersThatCannotStartLeaveTheBatchToTheOthers) {
   EXPECT_EQ(report.workers_lost, 2u);
   EXPECT_TRUE(report.worker_error.starts_with(kForkEagain)) << report.worker_error;
   ASSERT_EQ(warnings_.size(), 1u);
-  EXPECT_TRUE(warnings_[0].starts_with("started 1 of 3 workers (" + kForkEagain)) << warnings_[0];
+  EXPECT_TRUE(warnings_[0].starts_with("could start only 1 of 3 workers: " + kForkEagain)) << warnings_[0];
 }
 
 TEST_F(PoolFaultTest, NotASingleWorkerIsAClearError) {
@@ -99,7 +99,7 @@ TEST_F(PoolFaultTest, WorkerThatCannotBeReplacedShrinksThePool) {
   EXPECT_EQ(report.workers_replaced, 0u);
   EXPECT_EQ(report.workers_lost, 1u);
   ASSERT_EQ(warnings_.size(), 1u);
-  EXPECT_TRUE(warnings_[0].starts_with("a worker could not be replaced (" + kForkEagain)) << warnings_[0];
+  EXPECT_TRUE(warnings_[0].starts_with("a worker could not be replaced: " + kForkEagain)) << warnings_[0];
   EXPECT_TRUE(warnings_[0].ends_with("going on with 1 worker")) << warnings_[0];
 }
 
@@ -117,7 +117,7 @@ TEST_F(PoolFaultTest, WithNoWorkerLeftTheJobsNotDoneFailWithTheReason) {
       EXPECT_EQ(r.status, JobStatus::done) << "job " << i;
     } else {
       EXPECT_EQ(r.status, JobStatus::failed) << "job " << i;
-      EXPECT_TRUE(r.error.starts_with("not run: no worker left (" + kForkEagain)) << r.error;
+      EXPECT_TRUE(r.error.starts_with("not run, no worker left: " + kForkEagain)) << r.error;
     }
   }
   EXPECT_EQ(report.workers_lost, 1u);

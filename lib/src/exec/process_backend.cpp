@@ -62,15 +62,18 @@ std::string seconds_text(std::chrono::milliseconds d) {
 // ("fork: Resource temporarily unavailable (too many processes: ulimit -u is 50)").
 std::string start_error(const ipc::SysError& error) {
   std::string text = error.message();
-  auto limit = [](int resource) -> std::string {
+  auto limit = [](const char* name, int resource) -> std::string {
     rlimit r{};
     if (::getrlimit(resource, &r) != 0 || r.rlim_cur == RLIM_INFINITY) return {};
-    return " is " + std::to_string(r.rlim_cur);
+    return std::string(name) + " is " + std::to_string(r.rlim_cur);
   };
-  if (error.call == "fork" && error.code == EAGAIN)
-    text += " (too many processes: ulimit -u" + limit(RLIMIT_NPROC) + ")";
-  else if (error.code == EMFILE && !limit(RLIMIT_NOFILE).empty())
-    text += " (ulimit -n" + limit(RLIMIT_NOFILE) + ")";
+  if (error.call == "fork" && error.code == EAGAIN) {
+    std::string nproc = limit("ulimit -u", RLIMIT_NPROC);
+    text += " (too many processes" + (nproc.empty() ? "" : ": " + nproc) + ")";
+  } else if (error.code == EMFILE) {
+    if (std::string nofile = limit("ulimit -n", RLIMIT_NOFILE); !nofile.empty())
+      text += " (" + nofile + ")";
+  }
   return text;
 }
 
@@ -124,8 +127,9 @@ class Coordinator {
     started_ = live_workers();
     if (started_ == 0) throw std::runtime_error("cannot start workers: " + worker_error_);
     if (lost_ > 0)
-      warn("started " + std::to_string(started_) + " of " + std::to_string(workers_.size()) +
-           " workers (" + worker_error_ + "); going on with " + std::to_string(started_));
+      warn("could start only " + std::to_string(started_) + " of " +
+           std::to_string(workers_.size()) + " workers: " + worker_error_ + "; going on with " +
+           std::to_string(started_));
     if (batch_.options.job_timeout > 0ms) {
       auto tick = std::clamp<ipc::EventLoop::Duration>(batch_.options.job_timeout / 10,
                                                         kMinWatchdogTick, kMaxWatchdogTick);
@@ -221,16 +225,16 @@ class Coordinator {
     }
     lose_worker(*error);
     if (unsigned live = live_workers(); live > 0) {
-      warn("a worker could not be replaced (" + *error + "); going on with " +
+      warn("a worker could not be replaced: " + *error + "; going on with " +
            std::to_string(live) + " worker" + (live == 1 ? "" : "s"));
       return;
     }
     // Every job not done is waiting now (none is in flight without a worker): they fail, and
     // the batch ends with what it has.
-    warn("no worker left: a worker could not be replaced (" + *error + "); " +
+    warn("no worker left: a worker could not be replaced: " + *error + "; " +
          std::to_string(pending_.size()) + " job" + (pending_.size() == 1 ? "" : "s") +
          " not run");
-    std::string why = "not run: no worker left (" + *error + ")";
+    std::string why = "not run, no worker left: " + *error;
     for (std::size_t job : pending_) ledger_.finish(job, JobStatus::failed, {}, why);
     pending_.clear();
   }

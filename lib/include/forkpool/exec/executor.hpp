@@ -42,7 +42,7 @@ enum class JobStatus {
   done,       // output holds the job's result
   failed,     // error says why: an exception's message, "worker killed by SIGKILL",
               // "timed out after 60 s", "worker sent a malformed reply: ...",
-              // "not run: no worker left (fork: ...)"
+              // "not run, no worker left: fork: ..."
   cancelled,  // never finished because the batch was interrupted (SIGINT/SIGTERM)
 };
 std::string_view to_string(JobStatus s) noexcept;
@@ -84,7 +84,7 @@ struct BatchReport {
   unsigned workers = 0;            // workers used (processes: those that started)
   unsigned workers_replaced = 0;   // worker processes that died and were replaced
   // processes: workers that could not be started, or not replaced when they died; the batch went
-  // on without them. When none was left, the jobs not yet done failed ("not run: ...").
+  // on without them. When none was left, the jobs not yet done failed ("not run, ...").
   unsigned workers_lost = 0;
   std::string worker_error;        // why the first of them could not be started
   [[nodiscard]] std::size_t count(JobStatus s) const noexcept;

@@ -2,6 +2,7 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
@@ -10,6 +11,7 @@
 #include "forkpool/images/batch.hpp"
 #include "forkpool/images/files.hpp"
 #include "images_report.hpp"
+#include "job_timeout.hpp"
 #include "progress.hpp"
 
 namespace forkpool::cli {
@@ -26,6 +28,7 @@ struct ImagesFlags {
   bool overwrite = false;
   bool output_inside_input = false;
   double max_megapixels = 200;
+  double job_timeout = -1;  // seconds; negative: the default
   bool list_ops = false;
   CommonFlags common;
 };
@@ -49,12 +52,18 @@ images::ImageBatchSettings settings_from(const ImagesFlags& f) {
   return s;
 }
 
+// The watchdog must spare the costliest legitimate image: denoise, the slowest op, takes about
+// 3 s per megapixel on one core (14 MP in 44 s measured), and --max-megapixels bounds the input.
+// Twice that, and never under 5 minutes: 20 minutes at the default 200 megapixels.
+double default_job_timeout(double max_megapixels) { return std::max(300.0, 6.0 * max_megapixels); }
+
 int run_images(const ImagesFlags& flags) {
   if (flags.list_ops) {
     fmt::print("{}", images_ops_table());
     return kExitOk;
   }
-  const ExecutorOptions options = flags.common.executor_options();
+  ExecutorOptions options = flags.common.executor_options();
+  apply_job_timeout(options, flags.job_timeout, default_job_timeout(flags.max_megapixels));
   images::ImageBatch batch;
   try {
     batch = images::plan_image_batch(settings_from(flags));
@@ -120,6 +129,8 @@ void setup(CLI::App& root, CommandRunner& chosen) {
                   "Refuse images larger than this before decoding them")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  add_job_timeout_flag(*cmd, flags->job_timeout,
+                       "6 s per megapixel of --max-megapixels, at least 300 (1200 with the defaults)");
   cmd->add_flag("--list-ops", flags->list_ops, "Print the ops and their parameters");
   add_common_flags(*cmd, flags->common);
   cmd->callback([flags, &chosen] { chosen = [flags] { return run_images(*flags); }; });

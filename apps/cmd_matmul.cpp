@@ -18,6 +18,7 @@
 #include "forkpool/matmul/kernels.hpp"
 #include "forkpool/matmul/matmul.hpp"
 #include "forkpool/matmul/npy.hpp"
+#include "job_timeout.hpp"
 #include "matmul_report.hpp"
 #include "matmul_test_hooks.hpp"
 #include "progress.hpp"
@@ -43,6 +44,7 @@ struct MatmulFlags {
   std::uint64_t seed = 1;
   std::size_t tile = 0;
   bool verify = false;
+  double job_timeout = -1;  // seconds; negative: the default (none)
 };
 
 struct Shape {
@@ -101,6 +103,7 @@ MatmulOperandInfo describe(const matmul::NpyFile& f) {
 int run(const MatmulFlags& flags) {
   // Everything the user gave is checked before any work.
   ExecutorOptions exec = flags.common.executor_options();
+  apply_job_timeout(exec, flags.job_timeout, 0);
   if (!flags.random.empty() && !flags.inputs.empty())
     throw InputError("give either A.npy B.npy or --random MxKxN, not both");
   if (flags.random.empty() && flags.inputs.size() != 2)
@@ -227,6 +230,7 @@ void setup(CLI::App& root, CommandRunner& chosen) {
       ->check(CLI::PositiveNumber);
   cmd->add_flag("--verify", flags->verify,
                 "Check C with Freivalds' test (3 rounds); exit 2 if it fails");
+  add_job_timeout_flag(*cmd, flags->job_timeout, "none (a tile of a large product may take hours)");
   add_common_flags(*cmd, flags->common);
   cmd->footer(
       "Exit status: 0 done; 1 bad usage or input (nothing is computed); 2 tiles failed or --verify "

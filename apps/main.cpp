@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cli.hpp"
+#include "progress.hpp"
 
 namespace forkpool::cli {
 
@@ -32,6 +33,11 @@ ExecutorOptions CommonFlags::executor_options() const {
   options.backend = *b;
   options.transport = *t;
   options.workers = workers == 0 ? available_cores() : workers;
+  // A worker that cannot be started (process or fd limits) shrinks the pool: say so at once,
+  // on a line of its own even when a progress bar is drawn.
+  options.on_warning = [](const std::string& line) {
+    fmt::print(stderr, "{}forkpool: {}\n", stderr_is_terminal() ? "\r\x1b[2K" : "", line);
+  };
   return options;
 }
 

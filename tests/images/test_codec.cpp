@@ -6,6 +6,7 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include "common/leak_check.hpp"
+#include "crafted_images.hpp"
 #include "forkpool/images/codec.hpp"
 #include "forkpool/images/image_job.hpp"
 #include "image_test_support.hpp"
@@ -15,10 +16,6 @@ namespace {
 
 using namespace forkpool::testing;
 using CodecTest = LeakCheckedTest;
-
-std::span<const std::byte> as_bytes(const std::string& s) {
-  return {reinterpret_cast<const std::byte*>(s.data()), s.size()};
-}
 
 ImageHeader probe_file(const std::string& sample) {
   auto header = probe_image(as_bytes(read_bytes(sample_image(sample))));
@@ -90,6 +87,29 @@ TEST_F(CodecTest, ExifRotatedSampleDecodesUpright) {
   auto bytes = read_bytes(sample_image("coffee_exif6.jpg"));
   cv::Mat image = decode_image(as_bytes(bytes), *probe_image(as_bytes(bytes)));
   EXPECT_EQ(image.size(), cv::Size(600, 400));
+}
+
+TEST_F(CodecTest, TiffOrientationIsAppliedOnce) {
+  // OpenCV's TIFF decoder turns the image itself; forkpool once turned it a second time.
+  const cv::Mat stored = synthetic_image(40, 30, 3, 5);
+  for (int orientation = 1; orientation <= 8; ++orientation) {
+    const std::string tiff = tiff_bytes(stored, {.orientation = orientation});
+    auto header = probe_image(as_bytes(tiff));
+    ASSERT_TRUE(header);
+    ASSERT_EQ(header->orientation, orientation);
+    cv::Mat image = decode_image(as_bytes(tiff), *header);
+    cv::Mat upright = apply_orientation(stored, orientation);
+    ASSERT_EQ(image.size(), upright.size()) << orientation;
+    ASSERT_EQ(image.size(), header->oriented_size()) << orientation;
+    EXPECT_EQ(cv::norm(image, upright, cv::NORM_INF), 0) << orientation;
+  }
+}
+
+TEST_F(CodecTest, JpegOrientationIsAppliedOnceWhenDecodedReduced) {
+  const std::string bytes = read_bytes(sample_image("coffee_exif6.jpg"));
+  auto header = probe_image(as_bytes(bytes));
+  ASSERT_TRUE(header);
+  EXPECT_EQ(decode_image(as_bytes(bytes), *header, 4).size(), cv::Size(150, 100));
 }
 
 TEST_F(CodecTest, AlphaSurvivesPngDecoding) {

@@ -87,8 +87,11 @@ cv::Mat apply_orientation(cv::Mat image, int orientation) {
 }
 
 cv::Mat decode_image(std::span<const std::byte> data, const ImageHeader& header, int reduction) {
-  // Orientation is applied here for every format, the same way, rather than by imdecode,
-  // which applies it to JPEG only and never with IMREAD_UNCHANGED.
+  // OpenCV 4.6 turns images the right way up in two places: imdecode turns JPEGs unless told not
+  // to (and never with IMREAD_UNCHANGED, which alpha needs), and the TIFF decoder turns TIFFs
+  // whatever the flags. So JPEGs are decoded unturned and turned here like every other format
+  // OpenCV leaves alone; TIFFs come out turned already. (PNG and WebP: the probe reads no
+  // orientation, so theirs is 1.)
   int flags = cv::IMREAD_UNCHANGED;
   if (header.format == ImageFormat::jpeg)
     flags = reduced_flag(reduction, header.channels == 1) | cv::IMREAD_IGNORE_ORIENTATION;
@@ -103,7 +106,9 @@ cv::Mat decode_image(std::span<const std::byte> data, const ImageHeader& header,
   if (image.empty())
     throw ImageError(fmt::format("cannot decode {}: corrupt or unsupported data",
                                  to_string(header.format)));
-  return apply_orientation(to_8bit_gray_bgr_or_bgra(std::move(image)), header.orientation);
+  image = to_8bit_gray_bgr_or_bgra(std::move(image));
+  return header.format == ImageFormat::jpeg ? apply_orientation(std::move(image), header.orientation)
+                                            : image;
 }
 
 std::vector<unsigned char> encode_image(const cv::Mat& image, ImageFormat format, int quality) {

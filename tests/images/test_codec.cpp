@@ -112,6 +112,39 @@ TEST_F(CodecTest, JpegOrientationIsAppliedOnceWhenDecodedReduced) {
   EXPECT_EQ(decode_image(as_bytes(bytes), *header, 4).size(), cv::Size(150, 100));
 }
 
+// A grey PNG of `grey` (8 or 16-bit) with a tRNS chunk naming `transparent`.
+std::string grey_png_with_trns(const cv::Mat& grey, int transparent) {
+  std::vector<uchar> png;
+  EXPECT_TRUE(cv::imencode(".png", grey, png));
+  const std::string trns{static_cast<char>(transparent >> 8), static_cast<char>(transparent & 0xFF)};
+  return png_insert_after_ihdr(std::string(png.begin(), png.end()), png_chunk("tRNS", trns));
+}
+
+TEST_F(CodecTest, GreyPngWithTrnsKeepsItsTransparency) {
+  cv::Mat grey = synthetic_image(32, 24, 1, 3);
+  const int transparent = grey.at<uchar>(5, 7);
+  const std::string png = grey_png_with_trns(grey, transparent);
+  auto header = probe_image(as_bytes(png));
+  ASSERT_TRUE(header);
+  EXPECT_EQ(header->transparent_grey, transparent);
+  cv::Mat image = decode_image(as_bytes(png), *header);
+  ASSERT_EQ(image.type(), CV_8UC4);
+  cv::Mat planes[4];
+  cv::split(image, planes);
+  cv::Mat expected_alpha = grey != transparent;
+  EXPECT_EQ(cv::norm(planes[3], expected_alpha, cv::NORM_INF), 0);
+  EXPECT_GT(cv::countNonZero(planes[3] == 0), 0);
+  EXPECT_EQ(cv::norm(planes[0], grey, cv::NORM_INF), 0);
+
+  cv::Mat wide;
+  grey.convertTo(wide, CV_16U, 257);
+  const std::string png16 = grey_png_with_trns(wide, transparent * 257);
+  cv::Mat image16 = decode_image(as_bytes(png16), *probe_image(as_bytes(png16)));
+  ASSERT_EQ(image16.type(), CV_8UC4);
+  cv::split(image16, planes);
+  EXPECT_EQ(cv::norm(planes[3], expected_alpha, cv::NORM_INF), 0);
+}
+
 TEST_F(CodecTest, AlphaSurvivesPngDecoding) {
   auto bytes = read_bytes(sample_image("logo.png"));
   cv::Mat image = decode_image(as_bytes(bytes), *probe_image(as_bytes(bytes)));

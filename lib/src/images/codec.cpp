@@ -34,6 +34,18 @@ cv::Mat to_8bit_gray_bgr_or_bgra(cv::Mat image) {
   return image;
 }
 
+// OpenCV 4.6 decodes a grey PNG with a tRNS chunk to plain grey (it keeps the alpha of colour
+// and palette PNGs with tRNS): the pixels equal to the transparent value get alpha 0 here, as
+// libpng's png_set_tRNS_to_alpha would give them.
+cv::Mat with_transparent_grey(const cv::Mat& grey, int transparent) {
+  cv::Mat alpha = grey != transparent;  // 255 where opaque
+  cv::Mat eight = grey;
+  if (grey.depth() != CV_8U) grey.convertTo(eight, CV_8U, grey.depth() == CV_16U ? 1.0 / 257.0 : 1.0);
+  cv::Mat planes[4] = {eight, eight, eight, alpha}, bgra;
+  cv::merge(planes, 4, bgra);
+  return bgra;
+}
+
 int reduced_flag(int reduction, bool gray) {
   switch (reduction) {
     case 2: return gray ? cv::IMREAD_REDUCED_GRAYSCALE_2 : cv::IMREAD_REDUCED_COLOR_2;
@@ -106,6 +118,8 @@ cv::Mat decode_image(std::span<const std::byte> data, const ImageHeader& header,
   if (image.empty())
     throw ImageError(fmt::format("cannot decode {}: corrupt or unsupported data",
                                  to_string(header.format)));
+  if (header.transparent_grey && image.channels() == 1)
+    image = with_transparent_grey(image, *header.transparent_grey);
   image = to_8bit_gray_bgr_or_bgra(std::move(image));
   return header.format == ImageFormat::jpeg ? apply_orientation(std::move(image), header.orientation)
                                             : image;

@@ -64,13 +64,14 @@ std::uint64_t decode_peak_bytes(const ImageHeader& header, std::uint64_t file_by
   const bool grey_alpha = header.transparent_grey && channels == 1;
   const std::uint64_t eight_bit = saturating_product({w, h, grey_alpha ? 4 : channels});
   // Stages that hold two images at once; each ends before the next begins.
-  std::uint64_t peak = decoded + header.working_bytes;
+  std::uint64_t peak = saturating_sum({decoded, header.working_bytes});
   if (header.format == ImageFormat::tiff && header.orientation != 1)
-    peak = std::max(peak, decoded * 2);  // OpenCV's TIFF decoder turns it the right way up
-  if (bytes != 1 || grey_alpha) peak = std::max(peak, decoded + eight_bit + w * h);
+    peak = std::max(peak, saturating_product({decoded, 2}));  // OpenCV's TIFF decoder turns it
+  if (bytes != 1 || grey_alpha)
+    peak = std::max(peak, saturating_sum({decoded, eight_bit, saturating_product({w, h})}));
   if (header.format == ImageFormat::jpeg && header.orientation != 1)
-    peak = std::max(peak, eight_bit * 2);
-  return file_bytes + peak;
+    peak = std::max(peak, saturating_product({eight_bit, 2}));
+  return saturating_sum({file_bytes, peak});
 }
 
 void check_before_decoding(const ImageHeader& header, std::uint64_t file_bytes, int reduction,

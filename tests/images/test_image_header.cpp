@@ -111,6 +111,26 @@ TEST_F(ImageHeaderTest, ProgressiveJpegScansAreCountedAndCapped) {
   EXPECT_NE(refusal(bomb).find("more than 500 scans"), std::string::npos) << refusal(bomb);
 }
 
+TEST_F(ImageHeaderTest, JpegWhoseCodedDataCannotHoldItsSizeIsRefused) {
+  // 20000x10000 claimed over a 16x16 image's data: libjpeg filled in 200 megapixels of grey (a
+  // progressive one took 600 MB of coefficients and 15 s) from a file of a few hundred bytes.
+  for (int progressive : {0, 1}) {
+    std::string jpeg = encoded(".jpg", textured(16, 16), {cv::IMWRITE_JPEG_PROGRESSIVE, progressive});
+    EXPECT_EQ(probe(jpeg).defect, "");
+    for (const JpegPart& p : jpeg_parts(jpeg))
+      if (p.marker == 0xC0 || p.marker == 0xC2) {
+        jpeg[p.begin + 5] = '\x27';  // height 10000
+        jpeg[p.begin + 6] = '\x10';
+        jpeg[p.begin + 7] = '\x4E';  // width 20000
+        jpeg[p.begin + 8] = '\x20';
+      }
+    ImageHeader h = probe(jpeg);
+    EXPECT_EQ(h.size, cv::Size(20000, 10000));
+    EXPECT_NE(h.defect.find("needs at least"), std::string::npos) << h.defect;
+    EXPECT_NE(refusal(jpeg).find("needs at least"), std::string::npos) << refusal(jpeg);
+  }
+}
+
 TEST_F(ImageHeaderTest, JpegWithoutScanOrWithTwoFramesIsADefect) {
   const std::string jpeg = encoded(".jpg", textured(16, 16));
   const auto parts = jpeg_parts(jpeg);
@@ -193,10 +213,10 @@ TEST_F(ImageHeaderTest, PngChunksAreWalkedToIend) {
   const std::string with_text = png_insert_after_ihdr(png, png_chunk("tEXt", std::string("a\0b", 3)));
   EXPECT_TRUE(probe(with_text).complete);
   EXPECT_EQ(probe(with_text).defect, "");
-  // Cut inside a chunk: truncated, not a defect.
+  // Cut inside a chunk: truncated, and the chunk named.
   ImageHeader cut = probe(png.substr(0, png.size() - 20));
   EXPECT_FALSE(cut.complete);
-  EXPECT_EQ(cut.defect, "");
+  EXPECT_NE(cut.defect.find("truncated or corrupt PNG: chunk 'IDAT'"), std::string::npos) << cut.defect;
 }
 
 TEST_F(ImageHeaderTest, PngChannelsAreWhatOpenCvReturns) {

@@ -314,7 +314,8 @@ ImageHeader probe_jpeg(std::span<const std::byte> data) {
   h.format = ImageFormat::jpeg;
   h.complete = false;
   bool have_sof = false, have_exif = false;
-  std::uint64_t coefficient_blocks = 0;
+  std::uint64_t coefficient_blocks = 0, coded_bytes = 0;
+  bool huffman = true;
   std::size_t pos = 2;
   auto refuse = [&](std::string why) {
     h.defect = "corrupt JPEG: " + std::move(why);
@@ -349,6 +350,7 @@ ImageHeader probe_jpeg(std::span<const std::byte> data) {
       h.size = size_of(width, height);
       h.channels = components == 1 ? 1 : 3;
       h.progressive = marker == 0xC2 || marker == 0xC6 || marker == 0xCA || marker == 0xCE;
+      huffman = marker < 0xC9;
       unsigned hmax = 1, vmax = 1;
       for (unsigned c = 0; c < components; ++c) {
         hmax = std::max(hmax, b.u8(7 + 3 * c) >> 4);
@@ -369,15 +371,28 @@ ImageHeader probe_jpeg(std::span<const std::byte> data) {
         h.orientation = tiff_orientation(Reader(tiff, Reader(tiff).equals(0, "MM"sv)), *read.ifd);
     } else if (marker == 0xDA) {
       if (!have_sof) return refuse("a scan before the frame header");
-      if (++h.scans > kMaxJpegScans)
-        return refuse(fmt::format("more than {} scans (libjpeg decodes the whole image again "
-                                  "for each one)", kMaxJpegScans));
-      pos = end_of_scan(r, pos + length);
+      if (++h.scans > kMaxJpegScans) {
+        h.defect = fmt::format("JPEG of more than {} scans refused (each scan makes libjpeg go "
+                               "over the whole image again)", kMaxJpegScans);
+        return h;
+      }
+      const std::size_t end = end_of_scan(r, pos + length);
+      coded_bytes += end - std::min(end, pos + length);
+      pos = end;
       continue;
     }
     pos += length;
   }
   if (h.complete && h.scans == 0) return refuse("no image data (no scan)");
+  // Huffman coding spends at least one bit on the DC value of every block, so fewer coded bytes
+  // than blocks / 8 cannot hold the image: libjpeg would make up the rest (grey), after a walk
+  // over every block of a size the header may have made up too.
+  if (h.complete && huffman && coded_bytes < coefficient_blocks / 8) {
+    h.defect = fmt::format("truncated or corrupt JPEG: {}x{} needs at least {} bytes of coded data, "
+                           "the file has {}", h.size.width, h.size.height, coefficient_blocks / 8,
+                           coded_bytes);
+    return h;
+  }
   // A progressive or multi-scan JPEG is decoded into a buffer of every coefficient first.
   if (h.progressive || h.scans > 1) h.working_bytes = coefficient_blocks * 64 * 2;
   return h;
@@ -417,11 +432,10 @@ ImageHeader probe_png(std::span<const std::byte> data) {
       return h;
     }
     if (!r.has(pos + 8, length + 4)) {
-      // A download cut short ends inside its last chunk; a chunk longer than the whole file is
-      // a lie. Both end here, before libpng allocates what the chunk claims.
-      if (length > r.size())
-        h.defect = fmt::format("corrupt PNG: chunk '{}' claims {} bytes, more than the whole file "
-                               "({} bytes)", printable(), length, r.size());
+      // A download cut short ends inside its last chunk; a lie about a length claims bytes the
+      // file never had. Either way the walk stops here, before libpng allocates the claim.
+      h.defect = fmt::format("truncated or corrupt PNG: chunk '{}' claims {} bytes, {} more than "
+                             "the file has", printable(), length, length + 4 - (r.size() - pos - 8));
       return h;
     }
     if (type == "IEND"sv) {

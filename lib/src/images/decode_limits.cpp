@@ -67,8 +67,8 @@ std::uint64_t decode_peak_bytes(const ImageHeader& header, std::uint64_t file_by
   std::uint64_t peak = saturating_sum({decoded, header.working_bytes});
   if (header.format == ImageFormat::tiff && header.orientation != 1)
     peak = std::max(peak, saturating_product({decoded, 2}));  // OpenCV's TIFF decoder turns it
-  if (bytes != 1 || grey_alpha)
-    peak = std::max(peak, saturating_sum({decoded, eight_bit, saturating_product({w, h})}));
+  if (bytes != 1 || grey_alpha)  // the 8-bit copy (and the alpha mask of a grey PNG's tRNS)
+    peak = std::max(peak, saturating_sum({decoded, eight_bit, grey_alpha ? saturating_product({w, h}) : 0}));
   if (header.format == ImageFormat::jpeg && header.orientation != 1)
     peak = std::max(peak, saturating_product({eight_bit, 2}));
   return saturating_sum({file_bytes, peak});

@@ -6,6 +6,7 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include "common/leak_check.hpp"
+#include "crafted_images.hpp"
 #include "forkpool/images/codec.hpp"
 #include "forkpool/images/image_job.hpp"
 #include "image_test_support.hpp"
@@ -15,10 +16,6 @@ namespace {
 
 using namespace forkpool::testing;
 using CodecTest = LeakCheckedTest;
-
-std::span<const std::byte> as_bytes(const std::string& s) {
-  return {reinterpret_cast<const std::byte*>(s.data()), s.size()};
-}
 
 ImageHeader probe_file(const std::string& sample) {
   auto header = probe_image(as_bytes(read_bytes(sample_image(sample))));
@@ -90,6 +87,62 @@ TEST_F(CodecTest, ExifRotatedSampleDecodesUpright) {
   auto bytes = read_bytes(sample_image("coffee_exif6.jpg"));
   cv::Mat image = decode_image(as_bytes(bytes), *probe_image(as_bytes(bytes)));
   EXPECT_EQ(image.size(), cv::Size(600, 400));
+}
+
+TEST_F(CodecTest, TiffOrientationIsAppliedOnce) {
+  // OpenCV's TIFF decoder turns the image itself; forkpool once turned it a second time.
+  const cv::Mat stored = synthetic_image(40, 30, 3, 5);
+  for (int orientation = 1; orientation <= 8; ++orientation) {
+    const std::string tiff = tiff_bytes(stored, {.orientation = orientation});
+    auto header = probe_image(as_bytes(tiff));
+    ASSERT_TRUE(header);
+    ASSERT_EQ(header->orientation, orientation);
+    cv::Mat image = decode_image(as_bytes(tiff), *header);
+    cv::Mat upright = apply_orientation(stored, orientation);
+    ASSERT_EQ(image.size(), upright.size()) << orientation;
+    ASSERT_EQ(image.size(), header->oriented_size()) << orientation;
+    EXPECT_EQ(cv::norm(image, upright, cv::NORM_INF), 0) << orientation;
+  }
+}
+
+TEST_F(CodecTest, JpegOrientationIsAppliedOnceWhenDecodedReduced) {
+  const std::string bytes = read_bytes(sample_image("coffee_exif6.jpg"));
+  auto header = probe_image(as_bytes(bytes));
+  ASSERT_TRUE(header);
+  EXPECT_EQ(decode_image(as_bytes(bytes), *header, 4).size(), cv::Size(150, 100));
+}
+
+// A grey PNG of `grey` (8 or 16-bit) with a tRNS chunk naming `transparent`.
+std::string grey_png_with_trns(const cv::Mat& grey, int transparent) {
+  std::vector<uchar> png;
+  EXPECT_TRUE(cv::imencode(".png", grey, png));
+  const std::string trns{static_cast<char>(transparent >> 8), static_cast<char>(transparent & 0xFF)};
+  return png_insert_after_ihdr(std::string(png.begin(), png.end()), png_chunk("tRNS", trns));
+}
+
+TEST_F(CodecTest, GreyPngWithTrnsKeepsItsTransparency) {
+  cv::Mat grey = synthetic_image(32, 24, 1, 3);
+  const int transparent = grey.at<uchar>(5, 7);
+  const std::string png = grey_png_with_trns(grey, transparent);
+  auto header = probe_image(as_bytes(png));
+  ASSERT_TRUE(header);
+  EXPECT_EQ(header->transparent_grey, transparent);
+  cv::Mat image = decode_image(as_bytes(png), *header);
+  ASSERT_EQ(image.type(), CV_8UC4);
+  cv::Mat planes[4];
+  cv::split(image, planes);
+  cv::Mat expected_alpha = grey != transparent;
+  EXPECT_EQ(cv::norm(planes[3], expected_alpha, cv::NORM_INF), 0);
+  EXPECT_GT(cv::countNonZero(planes[3] == 0), 0);
+  EXPECT_EQ(cv::norm(planes[0], grey, cv::NORM_INF), 0);
+
+  cv::Mat wide;
+  grey.convertTo(wide, CV_16U, 257);
+  const std::string png16 = grey_png_with_trns(wide, transparent * 257);
+  cv::Mat image16 = decode_image(as_bytes(png16), *probe_image(as_bytes(png16)));
+  ASSERT_EQ(image16.type(), CV_8UC4);
+  cv::split(image16, planes);
+  EXPECT_EQ(cv::norm(planes[3], expected_alpha, cv::NORM_INF), 0);
 }
 
 TEST_F(CodecTest, AlphaSurvivesPngDecoding) {

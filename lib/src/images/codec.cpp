@@ -34,6 +34,18 @@ cv::Mat to_8bit_gray_bgr_or_bgra(cv::Mat image) {
   return image;
 }
 
+// OpenCV 4.6 decodes a grey PNG with a tRNS chunk to plain grey (it keeps the alpha of colour
+// and palette PNGs with tRNS): the pixels equal to the transparent value get alpha 0 here, as
+// libpng's png_set_tRNS_to_alpha would give them.
+cv::Mat with_transparent_grey(const cv::Mat& grey, int transparent) {
+  cv::Mat alpha = grey != transparent;  // 255 where opaque
+  cv::Mat eight = grey;
+  if (grey.depth() != CV_8U) grey.convertTo(eight, CV_8U, grey.depth() == CV_16U ? 1.0 / 257.0 : 1.0);
+  cv::Mat planes[4] = {eight, eight, eight, alpha}, bgra;
+  cv::merge(planes, 4, bgra);
+  return bgra;
+}
+
 int reduced_flag(int reduction, bool gray) {
   switch (reduction) {
     case 2: return gray ? cv::IMREAD_REDUCED_GRAYSCALE_2 : cv::IMREAD_REDUCED_COLOR_2;
@@ -87,8 +99,11 @@ cv::Mat apply_orientation(cv::Mat image, int orientation) {
 }
 
 cv::Mat decode_image(std::span<const std::byte> data, const ImageHeader& header, int reduction) {
-  // Orientation is applied here for every format, the same way, rather than by imdecode,
-  // which applies it to JPEG only and never with IMREAD_UNCHANGED.
+  // OpenCV 4.6 turns images the right way up in two places: imdecode turns JPEGs unless told not
+  // to (and never with IMREAD_UNCHANGED, which alpha needs), and the TIFF decoder turns TIFFs
+  // whatever the flags. So JPEGs are decoded unturned and turned here like every other format
+  // OpenCV leaves alone; TIFFs come out turned already. (PNG and WebP: the probe reads no
+  // orientation, so theirs is 1.)
   int flags = cv::IMREAD_UNCHANGED;
   if (header.format == ImageFormat::jpeg)
     flags = reduced_flag(reduction, header.channels == 1) | cv::IMREAD_IGNORE_ORIENTATION;
@@ -103,7 +118,11 @@ cv::Mat decode_image(std::span<const std::byte> data, const ImageHeader& header,
   if (image.empty())
     throw ImageError(fmt::format("cannot decode {}: corrupt or unsupported data",
                                  to_string(header.format)));
-  return apply_orientation(to_8bit_gray_bgr_or_bgra(std::move(image)), header.orientation);
+  if (header.transparent_grey && image.channels() == 1)
+    image = with_transparent_grey(image, *header.transparent_grey);
+  image = to_8bit_gray_bgr_or_bgra(std::move(image));
+  return header.format == ImageFormat::jpeg ? apply_orientation(std::move(image), header.orientation)
+                                            : image;
 }
 
 std::vector<unsigned char> encode_image(const cv::Mat& image, ImageFormat format, int quality) {

@@ -3,6 +3,7 @@
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
 
 #include "forkpool/images/files.hpp"
@@ -14,7 +15,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Compressed images are rarely more than a few bytes per pixel; this only stops a runaway read.
+// Compressed images are rarely more than a few bytes per pixel; this only stops a runaway read
+// when there is no pixel limit. With one, a file larger than the memory its decode may take is
+// refused unread.
 constexpr std::uint64_t kMaxFileBytes = std::uint64_t{4} << 30;
 
 std::vector<std::byte> to_bytes(const std::string& text) {
@@ -29,16 +32,6 @@ nlohmann::json parse_json(std::span<const std::byte> bytes, const char* what) {
   if (json.is_discarded() || !json.is_object())
     throw std::runtime_error(fmt::format("malformed {} message", what));
   return json;
-}
-
-std::string_view display_name(ImageFormat format) {
-  switch (format) {
-    case ImageFormat::jpeg: return "JPEG";
-    case ImageFormat::png: return "PNG";
-    case ImageFormat::webp: return "WebP";
-    case ImageFormat::tiff: return "TIFF";
-  }
-  return "image";
 }
 
 }  // namespace
@@ -97,22 +90,19 @@ int jpeg_reduction_for(const ImageHeader& header, const OpChain& chain) {
 LoadedImage load_image(const std::filesystem::path& input, const OpChain& chain,
                        const ImageRecipe& recipe) {
   const auto start = Clock::now();
-  const auto data = read_file(input, kMaxFileBytes);
+  const auto limits = DecodeLimits::for_pixels(recipe.max_pixels);
+  const auto data = read_file(input, limits.max_bytes > 0 ? std::min(kMaxFileBytes, limits.max_bytes)
+                                                          : kMaxFileBytes);
   const auto header = probe_image(data);
-  if (!header) throw ImageError("not a JPEG, PNG, WebP or TIFF image");
-  if (!header->complete)
-    throw ImageError(fmt::format("truncated {} (the file ends before the image does)",
-                                 display_name(header->format)));
-  const auto pixels = static_cast<std::uint64_t>(header->size.width) *
-                      static_cast<std::uint64_t>(header->size.height);
-  if (recipe.max_pixels > 0 && pixels > recipe.max_pixels)
-    throw ImageError(fmt::format("too large to decode: {}x{} is {:.0f} megapixels (limit {:.0f}, "
-                                 "see --max-megapixels)",
-                                 header->size.width, header->size.height, pixels / 1e6,
-                                 recipe.max_pixels / 1e6));
+  if (!header) {
+    if (auto other = other_image_format(data))
+      throw ImageError(fmt::format("a {} image: forkpool reads JPEG, PNG, WebP and TIFF only", *other));
+    throw ImageError("not a JPEG, PNG, WebP or TIFF image");
+  }
   LoadedImage image;
   image.outcome.input_bytes = data.size();
   image.outcome.reduction = jpeg_reduction_for(*header, chain);
+  check_before_decoding(*header, data.size(), image.outcome.reduction, limits);
   image.pixels = decode_image(data, *header, image.outcome.reduction);
   if (image.outcome.reduction > 1) {
     // The leading resize's target comes from the full size, so the output is the same size

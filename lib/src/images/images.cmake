@@ -4,6 +4,7 @@
 add_library(forkpool_images STATIC
   src/images/geometry.cpp
   src/images/image_header.cpp
+  src/images/decode_limits.cpp
   src/images/codec.cpp
   src/images/files.cpp
   src/images/registry.cpp

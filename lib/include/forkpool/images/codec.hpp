@@ -9,6 +9,7 @@
 #include <optional>
 #include <span>
 #include <stdexcept>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -29,20 +30,73 @@ struct ImageError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// What the first bytes of a file say, read without decoding. Plain value, any thread.
+// What the headers of a file say, read without decoding: enough to refuse a file before any
+// decoder allocates for it. Plain value, any thread.
 struct ImageHeader {
   ImageFormat format = ImageFormat::jpeg;
-  cv::Size size;         // as stored, before orientation; empty when the header is cut short
-  int orientation = 1;   // EXIF/TIFF orientation 1..8 (1: stored the right way up)
-  int channels = 0;      // JPEG colour components (1: gray), 0 when not known
-  bool complete = true;  // false: the file ends before its end marker (a truncated download)
+  cv::Size size;          // as stored, before orientation; empty when the header gives none
+  int orientation = 1;    // EXIF/TIFF orientation 1..8 (1: stored the right way up)
+  int channels = 0;       // what the decoder returns: 1 grey, 3 colour, 4 with alpha; 0 unknown
+  int bits = 8;           // bits per sample the decoder returns: 8, 16, 32 or 64
+  bool complete = true;   // false: the file ends before its end marker (a truncated download)
+  std::string defect;     // why the structure is a lie (a length past the end, too many scans);
+                          // empty when none was found. A file with a defect is refused.
+  int scans = 0;                    // JPEG: start-of-scan markers
+  bool progressive = false;         // JPEG: the decoder keeps every DCT coefficient
+  std::uint64_t working_bytes = 0;  // memory the decoder needs besides the pixels it returns
+  std::optional<int> transparent_grey;  // PNG grey + tRNS: the transparent sample value, as
+                                        // decoded (1, 2, 4-bit values widened to 8 bits)
 
   // The size after orientation (5..8 swap width and height).
   [[nodiscard]] cv::Size oriented_size() const noexcept;
 };
 
-// nullopt when the bytes are not JPEG, PNG, WebP or TIFF.
+// Progressive JPEGs with more start-of-scan markers than this are refused: each scan makes
+// libjpeg walk every block of the image again, so scans are CPU bought with bytes. libjpeg
+// writes 10 (colour) or 6 (grey); libjpeg-turbo's TurboJPEG refuses more than 500 with
+// TJFLAG_LIMITSCANS, the cap used here.
+inline constexpr int kMaxJpegScans = 500;
+
+// nullopt when the bytes are not JPEG, PNG, WebP or TIFF. Never reads outside `data`.
 std::optional<ImageHeader> probe_image(std::span<const std::byte> data);
+
+// The name of another image format OpenCV would decode ("BMP", "PNM", "JPEG 2000", ...), so a
+// refusal can name it; nullopt when the bytes are no format known here.
+std::optional<std::string_view> other_image_format(std::span<const std::byte> data);
+
+// What one decode may cost. Plain value, any thread.
+struct DecodeLimits {
+  std::uint64_t max_pixels = 0;  // stored width x height; 0: no limit of forkpool's own
+  std::uint64_t max_bytes = 0;   // memory at the decode's peak, the file included; 0: none
+
+  // The limits of --max-megapixels: that many pixels, and as much memory as an 8-bit BGRA
+  // image of that many pixels (kBytesPerPixel each), whatever the file's depth, alpha,
+  // progressive coefficients or lossless WebP buffers make of it.
+  static constexpr std::uint64_t kBytesPerPixel = 4;
+  static DecodeLimits for_pixels(std::uint64_t max_pixels) noexcept {
+    return {max_pixels, max_pixels > UINT64_MAX / kBytesPerPixel ? UINT64_MAX
+                                                                 : max_pixels * kBytesPerPixel};
+  }
+};
+
+// OpenCV's own limits (OPENCV_IO_MAX_IMAGE_WIDTH, _HEIGHT, _PIXELS; 2^20, 2^20, 2^30 unless
+// set). OpenCV 4.6 reads them into constants when libopencv_imgcodecs is loaded, before main()
+// runs: a process can read them, never change them. Plain value.
+struct OpenCvImageLimits {
+  std::uint64_t width, height, pixels;
+};
+const OpenCvImageLimits& opencv_image_limits();
+
+// The memory decode_image takes at its peak for a file of `file_bytes` with this header, decoded
+// at 1/reduction (JPEG): the file, the decoder's buffers and output, the conversion to 8 bits,
+// and turning it the right way up.
+std::uint64_t decode_peak_bytes(const ImageHeader& header, std::uint64_t file_bytes, int reduction = 1);
+
+// Throws ImageError, saying why, when a file with this header must not be given to a decoder:
+// a structural defect, a truncated file, a header without a size, a size over OpenCV's limits
+// or `limits`, or a decode that would need more memory than `limits` allows.
+void check_before_decoding(const ImageHeader& header, std::uint64_t file_bytes, int reduction,
+                           const DecodeLimits& limits);
 
 // Decodes `data`, whose header is `header`, to 8-bit pixels with 1, 3 (BGR) or 4 (BGRA)
 // channels, turned the right way up by its orientation. reduction 2, 4 or 8 (JPEG only) has

@@ -167,6 +167,8 @@ Result<OutputFile> OutputFile::open(const fs::path& path, OutputOptions options)
     case OutputKind::create:
       break;
   }
+  if (options.remove_stale)
+    (void)remove_stale_temp_files(file.target_.path.parent_path(), file.target_.path.filename().native());
   for (int attempt = 0; attempt < kTempAttempts; ++attempt) {
     auto temp = temp_path_for(file.target_.path);
     if (!temp) return std::unexpected(temp.error());

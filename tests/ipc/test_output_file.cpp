@@ -366,6 +366,14 @@ TEST_F(OutputFileTest, OnlyTheTemporariesOfDeadWritersAreRemoved) {
   EXPECT_EQ(*none, 0u);
 }
 
+TEST_F(OutputFileTest, ASingleOutputCanFirstRemoveItsOwnStaleTemporaries) {
+  TempDir dir;
+  put(dir / ".r.json.forkpool-tmp-0a", "stale, for this target");
+  put(dir / ".other.json.forkpool-tmp-0b", "stale, for another");
+  ASSERT_TRUE(ipc::write_output_file(dir / "r.json", bytes_of("{}"), {.remove_stale = true}));
+  EXPECT_EQ(names_in(dir.path()), (std::vector<std::string>{".other.json.forkpool-tmp-0b", "r.json"}));
+}
+
 TEST_F(OutputFileTest, AnotherProcesssLiveTemporaryIsKeptAndRemovedOnceItIsKilled) {
   TempDir dir;
   int ready[2];

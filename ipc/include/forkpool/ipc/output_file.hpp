@@ -58,6 +58,9 @@ Result<OutputTarget> resolve_output(const std::filesystem::path& path);
 
 struct OutputOptions {
   bool sync = false;  // fsync the file before the rename and its folder after it
+  // First remove the temporaries for this target that dead writers left in its folder (one
+  // listing of the folder: for single outputs such as a report, not for each of a batch).
+  bool remove_stale = false;
 };
 
 // One output file being written. Move-only. Made, written and committed by one thread at a

@@ -112,4 +112,11 @@ std::vector<std::string> on_small_tmpfs_argv(const std::filesystem::path& folder
   return out;
 }
 
+std::vector<std::string> file_size_limited_argv(std::size_t bytes, const std::vector<std::string>& argv) {
+  std::vector<std::string> out{"/bin/sh", "-c", "trap '' XFSZ; ulimit -f \"$1\" || exit 125; shift; exec \"$@\"",
+                               "sh", std::to_string((bytes + 511) / 512)};
+  out.insert(out.end(), argv.begin(), argv.end());
+  return out;
+}
+
 }  // namespace forkpool::testing

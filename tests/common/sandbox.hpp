@@ -37,4 +37,8 @@ std::vector<std::string> on_small_tmpfs_argv(const std::filesystem::path& folder
                                              const std::filesystem::path& listing,
                                              const std::vector<std::string>& argv);
 
+// argv wrapped so that no file it writes may grow past `bytes` (RLIMIT_FSIZE, with SIGXFSZ
+// ignored so that a write past it fails with EFBIG instead of killing the program).
+std::vector<std::string> file_size_limited_argv(std::size_t bytes, const std::vector<std::string>& argv);
+
 }  // namespace forkpool::testing

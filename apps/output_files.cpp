@@ -77,6 +77,10 @@ std::string json_text(const nlohmann::json& json) {
   return json.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
+std::string json_text(const nlohmann::ordered_json& json) {
+  return json.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
+}
+
 bool is_utf8(std::string_view text) {
   try {
     (void)nlohmann::json(std::string(text)).dump();

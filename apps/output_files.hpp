@@ -51,6 +51,7 @@ bool write_report(std::string_view name, const std::string& path, std::string_vi
 // `json` as text, indented by 2 and ending with a newline. A string that is not UTF-8 (a file
 // name in another encoding) cannot be in JSON as it is: its bad bytes become U+FFFD.
 std::string json_text(const nlohmann::json& json);
+std::string json_text(const nlohmann::ordered_json& json);
 
 // Whether `text` is valid UTF-8, and its bytes as lowercase hex (the exact name of a file
 // whose name json_text had to change).

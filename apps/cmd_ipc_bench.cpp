@@ -205,9 +205,9 @@ void setup(CLI::App& root, CommandRunner& chosen) {
                   "Pin the two processes to these CPUs (initiator,responder), e.g. 0,1")
       ->delimiter(',')
       ->type_name("CPU,CPU");
-  cmd->add_option("--json", flags.json_path, "Write every figure and the machine to FILE as JSON")
+  cmd->add_option("--json", flags.json_path, "Write every figure and the machine to FILE as JSON (- for stdout)")
       ->type_name("FILE");
-  cmd->add_option("--csv", flags.csv_path, "Write every figure and the machine to FILE as CSV")
+  cmd->add_option("--csv", flags.csv_path, "Write every figure and the machine to FILE as CSV (- for stdout)")
       ->type_name("FILE");
   cmd->add_option("--plot", flags.plot_path,
                   "Draw latency and throughput against size into FILE.png (needs gnuplot; "

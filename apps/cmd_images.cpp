@@ -63,7 +63,7 @@ int run_images(const ImagesFlags& flags) {
     throw InputError(e.what());
   }
   CommandOutputs outputs;
-  outputs.add("--json", flags.common.json_path);
+  outputs.add("--json", flags.common.json_path, batch.settings.output_dir);
   {
     std::vector<std::filesystem::path> inputs;
     for (const auto& item : batch.items) inputs.push_back(item.input);

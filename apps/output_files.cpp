@@ -31,9 +31,17 @@ bool same_file(const ipc::OutputTarget& a, const ipc::OutputTarget& b) {
 
 }  // namespace
 
-void CommandOutputs::add(std::string flag, const std::string& path) {
+void CommandOutputs::add(std::string flag, const std::string& path,
+                         const std::filesystem::path& made_later) {
   if (path.empty()) return;
   auto target = ipc::resolve_output(path);
+  if (!target && target.error().call == "realpath" && target.error().code == ENOENT &&
+      !made_later.empty()) {
+    std::error_code ec;
+    const auto real = std::filesystem::weakly_canonical(path, ec);
+    if (!ec && real.parent_path() == std::filesystem::weakly_canonical(made_later, ec) && !ec)
+      target = ipc::OutputTarget{real, ipc::OutputKind::create};
+  }
   if (!target) throw InputError(fmt::format("{} {}: {}", flag, path, reason(target.error())));
   for (const auto& other : outputs_)
     if (same_file(other.target, *target))

@@ -20,7 +20,9 @@ class CommandOutputs {
   // Checks the output of `flag` ("--json") at `path`, unless `path` is empty: its folder exists
   // and may be written, it is not a folder, and no other output of this command is the same
   // file. "-" is stdout. Throws InputError "--json PATH: the folder X does not exist".
-  void add(std::string flag, const std::string& path);
+  // `made_later`: a folder the command makes before it writes (the images output folder), in
+  // which the output may go although it does not exist yet.
+  void add(std::string flag, const std::string& path, const std::filesystem::path& made_later = {});
 
   // Throws InputError when an output is one of `inputs`: the same file (device and inode),
   // however it is reached (symlinks, hard links). Inputs that do not exist are passed over.

@@ -38,8 +38,8 @@ void CommandOutputs::add(std::string flag, const std::string& path,
   if (!target && target.error().call == "realpath" && target.error().code == ENOENT &&
       !made_later.empty()) {
     std::error_code ec;
-    const auto real = std::filesystem::weakly_canonical(path, ec);
-    if (!ec && real.parent_path() == std::filesystem::weakly_canonical(made_later, ec) && !ec)
+    const auto real = std::filesystem::weakly_canonical(std::filesystem::absolute(path), ec);
+    if (!ec && real.parent_path() == std::filesystem::weakly_canonical(std::filesystem::absolute(made_later), ec) && !ec)
       target = ipc::OutputTarget{real, ipc::OutputKind::create};
   }
   if (!target) throw InputError(fmt::format("{} {}: {}", flag, path, reason(target.error())));

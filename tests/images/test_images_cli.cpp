@@ -435,6 +435,15 @@ TEST_F(ImagesCliTest, TheReportMayGoIntoTheOutputFolderItMakes) {
   EXPECT_EQ(nlohmann::json::parse(read_bytes(dir / "out" / "report.json"))["summary"]["done"], 1);
 }
 
+TEST_F(ImagesCliTest, RelativeFoldersThatDoNotExistYetAreMade) {
+  TempDir dir;
+  write_image(dir / "in" / "a.jpg", synthetic_image(80, 60, 3, 1));
+  auto r = run_command({"/bin/sh", "-c", "cd \"$1\" && exec \"$2\" images in out/sub --op gray --json out/sub/r.json",
+                        "sh", dir.path().native(), FORKPOOL_BINARY});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(files_under(dir / "out"), (std::vector<std::string>{"sub/a.jpg", "sub/r.json"}));
+}
+
 TEST_F(ImagesCliTest, TheReportGoesToStdoutForADash) {
   TempDir dir;
   write_image(dir / "in" / "a.jpg", synthetic_image(80, 60, 3, 1));

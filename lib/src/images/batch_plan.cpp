@@ -155,7 +155,7 @@ class Destinations {
     auto [it, fresh] = folders_.try_emplace(folder);
     if (!fresh) return it->second;
     std::error_code ec;
-    it->second.real = fs::weakly_canonical(folder, ec);
+    it->second.real = fs::weakly_canonical(fs::absolute(folder, ec), ec);
     if (ec) {
       it->second.error = fmt::format("cannot write to {}: {}", folder.native(), ec.message());
       return it->second;
@@ -208,7 +208,8 @@ ImageBatch plan_image_batch(ImageBatchSettings settings) {
         fmt::format("output '{}' exists and is not a folder", s.output_dir.native()));
 
   const fs::path in_real = fs::canonical(s.input_dir);
-  const fs::path out_real = fs::weakly_canonical(s.output_dir);
+  // Absolute first: weakly_canonical leaves a relative path whose first part is missing as it is.
+  const fs::path out_real = fs::weakly_canonical(fs::absolute(s.output_dir));
   const bool out_inside_in = is_within(out_real, in_real);
   if (out_inside_in && !s.output_inside_input)
     throw std::invalid_argument(fmt::format(

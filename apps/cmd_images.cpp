@@ -3,15 +3,16 @@
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "cli.hpp"
 #include "forkpool/images/batch.hpp"
-#include "forkpool/images/files.hpp"
 #include "images_report.hpp"
 #include "job_timeout.hpp"
+#include "output_files.hpp"
 #include "progress.hpp"
 
 namespace forkpool::cli {
@@ -70,6 +71,15 @@ int run_images(const ImagesFlags& flags) {
   } catch (const std::invalid_argument& e) {
     throw InputError(e.what());
   }
+  CommandOutputs outputs;
+  outputs.add("--json", flags.common.json_path, batch.settings.output_dir);
+  {
+    std::vector<std::filesystem::path> inputs;
+    for (const auto& item : batch.items) inputs.push_back(item.input);
+    outputs.refuse_inputs(inputs);
+  }
+  // With the report on stdout, stdout holds the report alone.
+  const bool quiet = flags.common.quiet || outputs.uses_stdout();
   const std::size_t pending = batch.count(images::ItemStatus::pending);
   if (batch.items.empty() && !flags.common.quiet)
     fmt::print(stderr, "forkpool: no images (jpg, jpeg, png, webp, tif, tiff) in '{}'{}\n",
@@ -83,23 +93,21 @@ int run_images(const ImagesFlags& flags) {
   for (const auto& item : report.items) {
     if (item.status == images::ItemStatus::failed)
       fmt::print(stderr, "forkpool: {}: {}\n", item.input.native(), item.error);
-    else if (flags.common.verbose && item.status == images::ItemStatus::done)
+    else if (!quiet && flags.common.verbose && item.status == images::ItemStatus::done)
       fmt::print("{}\n", images_item_line(item));
-    else if (flags.common.verbose && item.status == images::ItemStatus::skipped)
+    else if (!quiet && flags.common.verbose && item.status == images::ItemStatus::skipped)
       fmt::print("  {} skipped: {}\n", item.input.native(), item.error);
   }
-  if (!flags.common.json_path.empty())
-    images::write_file_atomically(flags.common.json_path, [&] {
-      std::string text = images_json(batch, report, options);
-      return std::vector<unsigned char>(text.begin(), text.end());
-    }());
-  if (!flags.common.quiet) fmt::print("{}\n", images_summary_line(report, options));
+  const bool reported = flags.common.json_path.empty() ||
+                        write_report("the JSON report", flags.common.json_path,
+                                     images_json(batch, report, options));
+  if (!quiet) fmt::print("{}\n", images_summary_line(report, options));
   if (report.interrupted) {
     fmt::print(stderr, "forkpool: interrupted: {} of {} images left undone; run again to resume\n",
                report.count(images::ItemStatus::cancelled), report.items.size());
     return kExitInterrupted;
   }
-  return report.count(images::ItemStatus::failed) > 0 ? kExitSomeFailed : kExitOk;
+  return report.count(images::ItemStatus::failed) > 0 || !reported ? kExitSomeFailed : kExitOk;
 }
 
 void setup(CLI::App& root, CommandRunner& chosen) {
@@ -109,7 +117,8 @@ void setup(CLI::App& root, CommandRunner& chosen) {
   cmd->footer(
       "Outputs keep each input's relative path and name. An output that exists is skipped "
       "unless --overwrite, so a re-run resumes an interrupted batch. Exit codes: 0 all done, "
-      "1 bad usage, 2 some images failed (each named), 130 interrupted.\n"
+      "1 bad usage (nothing done), 2 some images failed (each named) or the report could not "
+      "be written, 130 interrupted.\n"
       "Example: forkpool images photos small --op 'resize=1024x1024>' --format jpg --quality 85");
   cmd->add_option("input", flags->input_dir, "Folder of images (jpg, png, webp, tiff)");
   cmd->add_option("output", flags->output_dir, "Folder for the results (created if missing)");

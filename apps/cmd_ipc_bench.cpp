@@ -16,6 +16,7 @@
 #include "forkpool/ipcbench/bench.hpp"
 #include "forkpool/ipcbench/units.hpp"
 #include "ipc_bench_output.hpp"
+#include "output_files.hpp"
 #include "progress.hpp"
 
 namespace forkpool::cli {
@@ -119,6 +120,12 @@ int run_ipc_bench(const IpcBenchFlags& f) {
   } catch (const std::invalid_argument& e) {
     throw InputError(e.what());
   }
+  CommandOutputs outputs;
+  outputs.add("--json", f.json_path);
+  outputs.add("--csv", f.csv_path);
+  outputs.add("--plot", f.plot_path);
+  // With an output on stdout, stdout holds that output alone.
+  const bool quiet = f.quiet || outputs.uses_stdout();
   // A write to a pipe whose reader has gone must fail with EPIPE, not end the run.
   ::signal(SIGPIPE, SIG_IGN);
 
@@ -126,7 +133,7 @@ int run_ipc_bench(const IpcBenchFlags& f) {
       options.transports, [](const auto& t) { return t.transport == ipc::Transport::shm; }));
   std::size_t steps = 1 + options.sizes.size() + shm_modes +
                       options.transports.size() * options.sizes.size() * options.modes.size();
-  ProgressBar bar("ipc-bench", steps, "steps", !f.quiet && stderr_is_terminal());
+  ProgressBar bar("ipc-bench", steps, "steps", !quiet && stderr_is_terminal());
   options.on_step_done = [&] { bar.advance(); };
 
   ipcbench::BenchReport report = ipcbench::run_ipc_bench(options);
@@ -138,16 +145,19 @@ int run_ipc_bench(const IpcBenchFlags& f) {
   }
 
   ipc_bench::ReportSettings settings{&options, duration_text(options)};
-  if (!f.quiet) ipc_bench::print_table(stdout, report, settings);
-  if (!f.json_path.empty()) ipc_bench::write_json(f.json_path, report, settings);
-  if (!f.csv_path.empty()) ipc_bench::write_csv(f.csv_path, report);
-  bool plot_failed = false;
+  if (!quiet) ipc_bench::print_table(stdout, report, settings);
+  // Each output that cannot be written is named; the others are still written (exit 2).
+  bool output_failed = false;
+  if (!f.json_path.empty())
+    output_failed |= !write_report("the JSON report", f.json_path, ipc_bench::format_json(report, settings));
+  if (!f.csv_path.empty())
+    output_failed |= !write_report("the CSV report", f.csv_path, ipc_bench::format_csv(report));
   if (!f.plot_path.empty()) {
     try {
-      ipc_bench::write_plot(f.plot_path, report);
+      output_failed |= !write_report("the plot", f.plot_path, ipc_bench::draw_plot(report));
     } catch (const std::runtime_error& e) {
       fmt::print(stderr, "forkpool: {}\n", e.what());
-      plot_failed = true;
+      output_failed = true;
     }
   }
   for (const auto& r : report.runs)
@@ -160,7 +170,7 @@ int run_ipc_bench(const IpcBenchFlags& f) {
     fmt::print(stderr, "forkpool: the {} idle check failed: {}\n", idle.transport.label(), idle.error);
     idle_failed = true;
   }
-  bool failed = report.failed_runs() > 0 || !report.cache_line.ok || idle_failed || plot_failed;
+  bool failed = report.failed_runs() > 0 || !report.cache_line.ok || idle_failed || output_failed;
   return failed ? kExitSomeFailed : kExitOk;
 }
 
@@ -195,9 +205,9 @@ void setup(CLI::App& root, CommandRunner& chosen) {
                   "Pin the two processes to these CPUs (initiator,responder), e.g. 0,1")
       ->delimiter(',')
       ->type_name("CPU,CPU");
-  cmd->add_option("--json", flags.json_path, "Write every figure and the machine to FILE as JSON")
+  cmd->add_option("--json", flags.json_path, "Write every figure and the machine to FILE as JSON (- for stdout)")
       ->type_name("FILE");
-  cmd->add_option("--csv", flags.csv_path, "Write every figure and the machine to FILE as CSV")
+  cmd->add_option("--csv", flags.csv_path, "Write every figure and the machine to FILE as CSV (- for stdout)")
       ->type_name("FILE");
   cmd->add_option("--plot", flags.plot_path,
                   "Draw latency and throughput against size into FILE.png (needs gnuplot; "

@@ -20,6 +20,7 @@
 #include "forkpool/matmul/npy.hpp"
 #include "job_timeout.hpp"
 #include "matmul_report.hpp"
+#include "output_files.hpp"
 #include "matmul_test_hooks.hpp"
 #include "progress.hpp"
 
@@ -63,18 +64,6 @@ Shape parse_random(const std::string& text) {
   return s;
 }
 
-// Refuses an output that could not be written, before any work is done.
-void check_writable(const std::string& path, const char* what) {
-  if (path.empty()) return;
-  std::filesystem::path dir = std::filesystem::path(path).parent_path();
-  if (dir.empty()) dir = ".";
-  if (!std::filesystem::is_directory(dir))
-    throw InputError(fmt::format("{} {}: folder {} does not exist", what, path, dir.string()));
-  if (::access(dir.c_str(), W_OK) != 0)
-    throw InputError(fmt::format("{} {}: folder {} is not writable", what, path, dir.string()));
-  if (std::filesystem::is_directory(path)) throw InputError(fmt::format("{} {} is a folder", what, path));
-}
-
 // Keeps SIGINT and SIGTERM pending while the output is renamed into place, so that Ctrl-C can
 // not stop the process between writing the temporary file and removing it; a pending signal
 // takes effect as soon as this goes away. Main thread only (it changes this thread's mask).
@@ -113,8 +102,12 @@ int run(const MatmulFlags& flags) {
     dtype = matmul::parse_dtype(flags.dtype);
     if (!dtype) throw InputError("unknown --dtype '" + flags.dtype + "' (f32, f64)");
   }
-  check_writable(flags.output, "output");
-  check_writable(flags.common.json_path, "JSON report");
+  CommandOutputs outputs;
+  outputs.add("-o", flags.output);
+  outputs.add("--json", flags.common.json_path);
+  outputs.refuse_inputs(std::vector<std::filesystem::path>(flags.inputs.begin(), flags.inputs.end()));
+  // With an output on stdout, stdout holds that output alone.
+  const bool quiet = flags.common.quiet || outputs.uses_stdout();
   std::optional<Shape> random_shape;
   if (!flags.random.empty()) random_shape = parse_random(flags.random);
 
@@ -165,7 +158,7 @@ int run(const MatmulFlags& flags) {
   double flops = 2.0 * static_cast<double>(report.m) * static_cast<double>(report.k) *
                  static_cast<double>(report.n);
   ProgressBar bar("matmul", plan.tiles.size(), "tiles",
-                  !flags.common.quiet && stderr_is_terminal() && flops >= kProgressFlops);
+                  !quiet && stderr_is_terminal() && flops >= kProgressFlops);
   report.run = matmul::multiply(*ops, plan, options, [&](const matmul::Tile&) { bar.advance(); });
   bar.finish();
   hooks.after_product(*ops);
@@ -200,15 +193,26 @@ int run(const MatmulFlags& flags) {
 
   if (exit_code == kExitOk && !flags.output.empty()) {
     auto start = Clock::now();
-    DeferSignals defer;
-    matmul::write_npy(flags.output, report.dtype, report.m, report.n, ops->c_bytes());
-    report.write_seconds = seconds_since(start);
+    try {
+      DeferSignals defer;
+      matmul::write_npy(flags.output, report.dtype, report.m, report.n, ops->c_bytes());
+      report.write_seconds = seconds_since(start);
+    } catch (const std::runtime_error& e) {
+      // The product is done; only its file is missing: a failed output, not bad usage.
+      fmt::print(stderr, "forkpool: C not written: {}\n", e.what());
+      report.status = "failed";
+      report.output.clear();
+      exit_code = kExitSomeFailed;
+    }
   } else {
     report.output.clear();
   }
 
-  if (!flags.common.quiet) fmt::print("{}", format_text(report));
-  if (!flags.common.json_path.empty()) write_json(report, flags.common.json_path);
+  if (!quiet) fmt::print("{}", format_text(report));
+  if (!flags.common.json_path.empty() &&
+      !write_report("the JSON report", flags.common.json_path, json_report(report)) &&
+      exit_code == kExitOk)
+    exit_code = kExitSomeFailed;
   return exit_code;
 }
 
@@ -234,7 +238,7 @@ void setup(CLI::App& root, CommandRunner& chosen) {
   add_common_flags(*cmd, flags->common);
   cmd->footer(
       "Exit status: 0 done; 1 bad usage or input (nothing is computed); 2 tiles failed or --verify "
-      "failed (C is not written); 130 interrupted.");
+      "failed (C is not written), or C or the report could not be written; 130 interrupted.");
   cmd->callback([flags, &chosen] { chosen = [flags] { return run(*flags); }; });
 }
 

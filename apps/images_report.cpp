@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#include "output_files.hpp"
+
 namespace forkpool::cli {
 
 namespace {
@@ -51,8 +53,13 @@ std::string images_json(const images::ImageBatch& batch, const images::ImageBatc
   nlohmann::json items = nlohmann::json::array();
   for (const auto& item : report.items) {
     nlohmann::json record{{"input", item.input.native()},
-                          {"output", item.output.native()},
+                          {"output", item.output.empty() ? nlohmann::json(nullptr)
+                                                         : nlohmann::json(item.output.native())},
                           {"status", images::to_string(item.status)}};
+    // A name that is not UTF-8 reaches JSON with U+FFFD in place of its bad bytes; its exact
+    // bytes go beside it, so a program can still find the file.
+    if (!is_utf8(item.input.native())) record["input_hex"] = hex_bytes(item.input.native());
+    if (!is_utf8(item.output.native())) record["output_hex"] = hex_bytes(item.output.native());
     if (item.status == ItemStatus::done) {
       const auto& o = item.outcome;
       record["input_bytes"] = o.input_bytes;
@@ -86,7 +93,7 @@ std::string images_json(const images::ImageBatch& batch, const images::ImageBatc
         {"wall_seconds", report.wall_seconds},
         {"images_per_second", per_second(done, report.wall_seconds)},
         {"megapixels_per_second", per_second(report.input_megapixels(), report.wall_seconds)}}}};
-  return json.dump(2) + "\n";
+  return json_text(json);
 }
 
 std::string images_ops_table() {

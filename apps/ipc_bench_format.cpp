@@ -1,16 +1,9 @@
-// Units for people, and the atomic file writes every ipc-bench output goes through.
-
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
+// Units for people.
 
 #include <fmt/core.h>
 
 #include <cmath>
-#include <stdexcept>
 
-#include "forkpool/ipc/sys_call.hpp"
-#include "forkpool/ipc/unique_fd.hpp"
 #include "forkpool/ipcbench/units.hpp"
 #include "ipc_bench_output.hpp"
 
@@ -26,12 +19,6 @@ std::string scaled(double value, const double* scales, const char* const* units,
   if (std::abs(v) >= 99.95) return fmt::format("{:.0f} {}", v, units[u]);
   if (std::abs(v) >= 9.995) return fmt::format("{:.1f} {}", v, units[u]);
   return fmt::format("{:.2f} {}", v, units[u]);
-}
-
-[[noreturn]] void write_failed(const std::string& path, const std::string& temp,
-                               const ipc::SysError& e) {
-  ::unlink(temp.c_str());
-  throw std::runtime_error(fmt::format("cannot write {}: {}", path, e.message()));
 }
 
 }  // namespace
@@ -57,29 +44,6 @@ std::string format_bandwidth(double bytes_per_second) {
 std::string run_name(const ipcbench::RunResult& r) {
   return fmt::format("{} {} {}", r.transport.label(), ipcbench::format_size(r.size),
                      ipcbench::to_string(r.mode));
-}
-
-void write_file_atomically(const std::string& path, const std::string& content) {
-  std::string temp = path + ".tmp-XXXXXX";
-  auto fd = ipc::sys_call("mkostemp", temp, [&] { return ::mkostemp(temp.data(), O_CLOEXEC); });
-  if (!fd) throw std::runtime_error(fmt::format("cannot write {}: {}", path, fd.error().message()));
-  ipc::UniqueFd file(*fd);
-  std::size_t done = 0;
-  while (done < content.size()) {
-    auto n = ipc::sys_call("write", temp, [&] {
-      return ::write(file.get(), content.data() + done, content.size() - done);
-    });
-    if (!n) write_failed(path, temp, n.error());
-    done += static_cast<std::size_t>(*n);
-  }
-  // mkostemp makes the file 0600; an output file should have the usual permissions.
-  mode_t mask = ::umask(0);
-  ::umask(mask);
-  ::fchmod(file.get(), 0666 & ~mask);
-  file.reset();
-  if (auto r = ipc::sys_call("rename", path, [&] { return ::rename(temp.c_str(), path.c_str()); });
-      !r)
-    write_failed(path, temp, r.error());
 }
 
 }  // namespace forkpool::cli::ipc_bench

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "ipc_bench_output.hpp"
+#include "output_files.hpp"
 
 namespace forkpool::cli::ipc_bench {
 namespace {
@@ -98,8 +99,7 @@ std::string num(double v) { return fmt::format("{:.9g}", v); }
 
 }  // namespace
 
-void write_json(const std::string& path, const ipcbench::BenchReport& report,
-                const ReportSettings& s) {
+std::string format_json(const ipcbench::BenchReport& report, const ReportSettings& s) {
   json limits;
   const auto& cl = report.cache_line;
   limits["cache_line_rtt"] = cl.ok ? json{{"ok", true}, {"rtt_ns", latency_json(cl.rtt)},
@@ -134,10 +134,10 @@ void write_json(const std::string& path, const ipcbench::BenchReport& report,
               {"idle", idle},
               {"results", results},
               {"failed_runs", report.failed_runs()}};
-  write_file_atomically(path, doc.dump(2) + "\n");
+  return json_text(doc);
 }
 
-void write_csv(const std::string& path, const ipcbench::BenchReport& report) {
+std::string format_csv(const ipcbench::BenchReport& report) {
   static const char* kColumns[] = {
       "kind", "transport", "mode", "size_bytes", "ok", "error", "count", "warmup_count",
       "elapsed_s", "rtt_min_ns", "rtt_mean_ns", "rtt_p50_ns", "rtt_p90_ns", "rtt_p99_ns",
@@ -232,7 +232,7 @@ void write_csv(const std::string& path, const ipcbench::BenchReport& report) {
     }
     emit(cells);
   }
-  write_file_atomically(path, out);
+  return out;
 }
 
 }  // namespace forkpool::cli::ipc_bench

@@ -28,23 +28,19 @@ std::string run_name(const ipcbench::RunResult& r);
 // side, then the idle check and any failures.
 void print_table(std::FILE* out, const ipcbench::BenchReport& report, const ReportSettings& s);
 
-// Every figure and the machine description. Written to a temporary name in the target's
-// directory and renamed into place; throws std::runtime_error naming the file on failure.
-void write_json(const std::string& path, const ipcbench::BenchReport& report,
-                const ReportSettings& s);
-void write_csv(const std::string& path, const ipcbench::BenchReport& report);
+// Every figure and the machine description, as JSON and as CSV text. The command writes them
+// through the one output writer (output_files.hpp).
+std::string format_json(const ipcbench::BenchReport& report, const ReportSettings& s);
+std::string format_csv(const ipcbench::BenchReport& report);
 
 // The plotting tool is not installed: the caller reports it and still writes the rest.
 struct PlotToolMissing : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 // Latency and throughput against message size, log-log, one line per transport and the
-// limits dashed, drawn by gnuplot (found on PATH) into `path`. Throws PlotToolMissing when
-// gnuplot cannot be found, std::runtime_error when it fails.
-void write_plot(const std::string& path, const ipcbench::BenchReport& report);
-
-// Writes `content` to `path` through a temporary file in the same directory and a rename, so
-// that an interrupted run never leaves a half-written file. Throws std::runtime_error.
-void write_file_atomically(const std::string& path, const std::string& content);
+// limits dashed, drawn by gnuplot (found on PATH): the PNG's bytes, which gnuplot writes to
+// its stdout. Throws PlotToolMissing when gnuplot cannot be found, std::runtime_error when it
+// fails.
+std::string draw_plot(const ipcbench::BenchReport& report);
 
 }  // namespace forkpool::cli::ipc_bench

@@ -1,7 +1,7 @@
-// The ipc-bench plot: gnuplot, fed a script with inline data through a pipe.
+// The ipc-bench plot: gnuplot, fed a script with inline data through a pipe, the PNG read
+// back from its stdout.
 
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -11,7 +11,7 @@
 #include <fmt/core.h>
 
 #include <cstdlib>
-#include <filesystem>
+#include <cstring>
 #include <map>
 #include <string>
 #include <vector>
@@ -59,7 +59,7 @@ std::string datablock(const std::string& name, const std::vector<std::pair<doubl
   return out + "EOD\n";
 }
 
-std::string script(const ipcbench::BenchReport& report, const std::string& output) {
+std::string script(const ipcbench::BenchReport& report) {
   std::vector<std::string> labels;  // transports in the order measured
   std::map<std::string, std::vector<std::pair<double, double>>> latency, throughput;
   for (const auto& r : report.runs) {
@@ -91,7 +91,7 @@ std::string script(const ipcbench::BenchReport& report, const std::string& outpu
        "} else {\n"
        "  set terminal png size 1600,700 noenhanced\n"
        "}\n";
-  s += "set output " + gp_string(output) + "\n";
+  s += "set output\n";  // stdout
   for (std::size_t i = 0; i < labels.size(); ++i) {
     s += datablock(fmt::format("lat{}", i), latency[labels[i]]);
     s += datablock(fmt::format("thr{}", i), throughput[labels[i]]);
@@ -148,21 +148,25 @@ std::string script(const ipcbench::BenchReport& report, const std::string& outpu
   throw std::runtime_error("--plot: " + what);
 }
 
-// Runs gnuplot with `input` on its stdin; returns what it wrote to stdout and stderr.
-int run_gnuplot(const std::string& gnuplot, const std::string& input, std::string& output) {
-  int in_pipe[2], out_pipe[2];
-  if (auto r = ipc::sys_call("pipe2", "gnuplot stdin", [&] { return ::pipe2(in_pipe, O_CLOEXEC); }); !r)
-    fail(r.error().message());
-  ipc::UniqueFd in_read(in_pipe[0]), in_write(in_pipe[1]);
-  if (auto r = ipc::sys_call("pipe2", "gnuplot output", [&] { return ::pipe2(out_pipe, O_CLOEXEC); }); !r)
-    fail(r.error().message());
-  ipc::UniqueFd out_read(out_pipe[0]), out_write(out_pipe[1]);
+// Runs gnuplot with `input` on its stdin; `out` gets what it wrote to stdout (the PNG), `err`
+// what it wrote to stderr. Returns its wait status.
+int run_gnuplot(const std::string& gnuplot, const std::string& input, std::string& out, std::string& err) {
+  int pipes[3][2];
+  const char* names[3] = {"gnuplot stdin", "gnuplot stdout", "gnuplot stderr"};
+  ipc::UniqueFd ends[3][2];
+  for (int i = 0; i < 3; ++i) {
+    if (auto r = ipc::sys_call("pipe2", names[i], [&] { return ::pipe2(pipes[i], O_CLOEXEC); }); !r)
+      fail(r.error().message());
+    ends[i][0].reset(pipes[i][0]);
+    ends[i][1].reset(pipes[i][1]);
+  }
+  ipc::UniqueFd& in_write = ends[0][1];
 
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, in_read.get(), STDIN_FILENO);
-  posix_spawn_file_actions_adddup2(&actions, out_write.get(), STDOUT_FILENO);
-  posix_spawn_file_actions_adddup2(&actions, out_write.get(), STDERR_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, ends[0][0].get(), STDIN_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, ends[1][1].get(), STDOUT_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, ends[2][1].get(), STDERR_FILENO);
   // The child must not start with this process's blocked signals or a SIGPIPE left ignored.
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
@@ -178,27 +182,30 @@ int run_gnuplot(const std::string& gnuplot, const std::string& input, std::strin
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
   if (rc != 0) fail(fmt::format("cannot start {}: {}", gnuplot, std::strerror(rc)));
-  in_read.reset();
-  out_write.reset();
+  for (int i = 0; i < 3; ++i) ends[i][i == 0 ? 0 : 1].reset();  // the child's ends
 
-  // Feed the script and collect the output together, so that neither pipe can fill and stall.
+  // Feed the script and collect both outputs together, so that no pipe can fill and stall.
   std::size_t written = 0;
-  char buf[4096];
-  while (out_read.valid()) {
-    pollfd fds[2] = {{out_read.get(), POLLIN, 0}, {in_write.valid() ? in_write.get() : -1, POLLOUT, 0}};
-    if (!ipc::sys_call("poll", "gnuplot", [&] { return ::poll(fds, 2, -1); })) break;
-    if (fds[1].revents & (POLLOUT | POLLERR | POLLHUP)) {
+  char buf[65536];
+  ipc::UniqueFd* readers[2] = {&ends[1][0], &ends[2][0]};
+  std::string* sinks[2] = {&out, &err};
+  while (readers[0]->valid() || readers[1]->valid()) {
+    pollfd fds[3] = {{readers[0]->valid() ? readers[0]->get() : -1, POLLIN, 0},
+                     {readers[1]->valid() ? readers[1]->get() : -1, POLLIN, 0},
+                     {in_write.valid() ? in_write.get() : -1, POLLOUT, 0}};
+    if (!ipc::sys_call("poll", "gnuplot", [&] { return ::poll(fds, 3, -1); })) break;
+    if (fds[2].revents & (POLLOUT | POLLERR | POLLHUP)) {
       auto n = ipc::sys_call("write", "gnuplot stdin", [&] {
         return ::write(in_write.get(), input.data() + written, input.size() - written);
       });
       if (n) written += static_cast<std::size_t>(*n);
       if (!n || written == input.size()) in_write.reset();  // EOF ends gnuplot's input
     }
-    if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
-      auto n = ipc::sys_call("read", "gnuplot output",
-                             [&] { return ::read(out_read.get(), buf, sizeof buf); });
-      if (!n || *n == 0) out_read.reset();
-      else output.append(buf, static_cast<std::size_t>(*n));
+    for (int i = 0; i < 2; ++i) {
+      if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      auto n = ipc::sys_call("read", names[i + 1], [&] { return ::read(readers[i]->get(), buf, sizeof buf); });
+      if (!n || *n == 0) readers[i]->reset();
+      else sinks[i]->append(buf, static_cast<std::size_t>(*n));
     }
   }
   in_write.reset();
@@ -209,33 +216,19 @@ int run_gnuplot(const std::string& gnuplot, const std::string& input, std::strin
 
 }  // namespace
 
-void write_plot(const std::string& path, const ipcbench::BenchReport& report) {
+std::string draw_plot(const ipcbench::BenchReport& report) {
   std::string gnuplot = find_on_path("gnuplot");
   if (gnuplot.empty())
     throw PlotToolMissing("--plot: gnuplot not found on PATH (Debian: apt-get install "
                           "gnuplot-nox); the other outputs were written, the plot was not");
-  // gnuplot writes a temporary file next to the target, renamed into place once it is whole.
-  std::string temp = path + ".tmp-XXXXXX";
-  auto fd = ipc::sys_call("mkostemp", temp, [&] { return ::mkostemp(temp.data(), O_CLOEXEC); });
-  if (!fd) fail(fmt::format("cannot write {}: {}", path, fd.error().message()));
-  ::close(*fd);
-  std::string output;
-  int status = run_gnuplot(gnuplot, script(report, temp), output);
-  std::error_code ec;
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 ||
-      std::filesystem::file_size(temp, ec) == 0 || ec) {
-    ::unlink(temp.c_str());
-    while (!output.empty() && (output.back() == '\n' || output.back() == ' ')) output.pop_back();
-    fail(fmt::format("gnuplot failed{}{}", output.empty() ? "" : ": ", output));
+  // gnuplot writes the PNG to its stdout: the command writes it to the file as it writes any.
+  std::string png, messages;
+  int status = run_gnuplot(gnuplot, script(report), png, messages);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || png.empty()) {
+    while (!messages.empty() && (messages.back() == '\n' || messages.back() == ' ')) messages.pop_back();
+    fail(fmt::format("gnuplot failed{}{}", messages.empty() ? "" : ": ", messages));
   }
-  mode_t mask = ::umask(0);
-  ::umask(mask);
-  ::chmod(temp.c_str(), 0666 & ~mask);
-  if (::rename(temp.c_str(), path.c_str()) != 0) {
-    int err = errno;
-    ::unlink(temp.c_str());
-    fail(fmt::format("cannot write {}: {}", path, std::strerror(err)));
-  }
+  return png;
 }
 
 }  // namespace forkpool::cli::ipc_bench

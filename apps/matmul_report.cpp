@@ -4,7 +4,8 @@
 #include <nlohmann/json.hpp>
 
 #include <cmath>
-#include <fstream>
+
+#include "output_files.hpp"
 
 namespace forkpool::cli {
 
@@ -60,7 +61,7 @@ std::string format_text(const MatmulReport& r) {
   return out;
 }
 
-void write_json(const MatmulReport& r, const std::string& path) {
+std::string json_report(const MatmulReport& r) {
   nlohmann::json j;
   j["command"] = "matmul";
   j["status"] = r.status;
@@ -94,10 +95,7 @@ void write_json(const MatmulReport& r, const std::string& path) {
     j["verify"] = nullptr;
   }
   j["failures"] = r.run.failures;
-  std::ofstream out(path);
-  out << j.dump(2) << '\n';
-  out.close();
-  if (!out) throw std::runtime_error("cannot write the JSON report " + path);
+  return json_text(j);
 }
 
 }  // namespace forkpool::cli

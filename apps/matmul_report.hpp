@@ -34,7 +34,7 @@ struct MatmulReport {
   double write_seconds = 0;
   std::optional<matmul::VerifyResult> verify;
   double verify_seconds = 0;
-  std::string status = "ok";  // "ok", "failed" (tiles or --verify), "interrupted"
+  std::string status = "ok";  // "ok", "failed" (tiles, --verify, or C not written), "interrupted"
 
   [[nodiscard]] double gflops() const;
 };
@@ -42,7 +42,7 @@ struct MatmulReport {
 // The human summary, several aligned lines ending in '\n'.
 std::string format_text(const MatmulReport& report);
 
-// Writes the report as JSON to `path`; throws std::runtime_error when it cannot.
-void write_json(const MatmulReport& report, const std::string& path);
+// The report as JSON text (the --json file).
+std::string json_report(const MatmulReport& report);
 
 }  // namespace forkpool::cli

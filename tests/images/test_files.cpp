@@ -1,10 +1,11 @@
-// Whole-file reads, all-or-nothing writes, and the removal of temporaries left by dead workers.
+// Whole-file reads, all-or-nothing writes, and the removal of temporaries left by dead writers.
 
 #include <gtest/gtest.h>
 
 #include "common/leak_check.hpp"
 #include "forkpool/images/codec.hpp"
 #include "forkpool/images/files.hpp"
+#include "forkpool/ipc/output_file.hpp"
 #include "image_test_support.hpp"
 
 namespace forkpool::images {
@@ -57,21 +58,17 @@ TEST_F(FilesTest, FailedWriteLeavesNothing) {
   EXPECT_TRUE(files_under(dir.path()).empty());
 }
 
-TEST_F(FilesTest, TemporaryNameIsHiddenBesideTheTarget) {
-  auto temp = temp_path_for("/out/sub/photo.jpg");
-  EXPECT_EQ(temp.parent_path(), "/out/sub");
-  EXPECT_TRUE(temp.filename().native().starts_with(".photo.jpg.forkpool-tmp-"));
-}
-
-TEST_F(FilesTest, RemovesOnlyTheTemporariesOfTheGivenTargets) {
+TEST_F(FilesTest, RemovesOnlyTheTemporariesOfDeadWriters) {
   TempDir dir;
-  for (const char* name : {".a.jpg.forkpool-tmp-123", ".a.jpg.forkpool-tmp-77", ".b.jpg.forkpool-tmp-9",
-                           "a.jpg", ".a.jpg.other"})
+  for (const char* name : {"a/.a.jpg.forkpool-tmp-123", "b/.b.jpg.forkpool-tmp-9f", "a/a.jpg", "a/.a.jpg.other"})
     write_bytes(dir / name, "x");
-  std::vector<std::filesystem::path> targets{dir / "a.jpg"};
-  EXPECT_EQ(remove_temp_files_for(targets), 2u);
-  EXPECT_EQ(files_under(dir.path()),
-            (std::vector<std::string>{".a.jpg.other", ".b.jpg.forkpool-tmp-9", "a.jpg"}));
+  auto live = ipc::OutputFile::open(dir / "a" / "c.jpg");  // a writer still at work
+  ASSERT_TRUE(live);
+  std::vector<std::filesystem::path> folders{dir / "a", dir / "b", dir / "missing"};
+  EXPECT_EQ(remove_stale_temp_files(folders), 2u);
+  EXPECT_TRUE(std::filesystem::exists(live->temp_path()));
+  live->discard();
+  EXPECT_EQ(files_under(dir.path()), (std::vector<std::string>{"a/.a.jpg.other", "a/a.jpg"}));
 }
 
 }  // namespace

@@ -16,6 +16,8 @@
 
 #include "common/leak_check.hpp"
 #include "common/run_command.hpp"
+#include "common/sandbox.hpp"
+#include "forkpool/ipc/output_file.hpp"
 #include "image_test_support.hpp"
 
 
@@ -47,6 +49,11 @@ std::vector<std::string> temp_files_under(const fs::path& root) {
   for (const auto& name : files_under(root))
     if (name.find("forkpool-tmp") != std::string::npos) found.push_back(name);
   return found;
+}
+
+std::string fmt_hex(unsigned char c) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  return {kHex[c >> 4], kHex[c & 15]};
 }
 
 std::string fmt_name(int i) { return (i < 10 ? "img_0" : "img_") + std::to_string(i) + ".jpg"; }
@@ -296,6 +303,234 @@ TEST_P(ImagesInterruptTest, CtrlCLeavesOnlyWholeOutputsAndARerunResumes) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, ImagesInterruptTest, ::testing::Values("processes", "threads", "serial"));
+
+TEST_F(ImagesCliTest, ASymlinkInTheOutputTreeIntoTheInputsIsRefusedBeforeAnyWork) {
+  TempDir dir;
+  write_image(dir / "in" / "a.jpg", synthetic_image(160, 120, 3, 1));
+  write_image(dir / "in" / "sub" / "b.jpg", synthetic_image(160, 120, 3, 2));
+  const std::string a = read_bytes(dir / "in" / "a.jpg"), b = read_bytes(dir / "in" / "sub" / "b.jpg");
+  fs::create_directories(dir / "out1");
+  fs::create_symlink("../in/a.jpg", dir / "out1" / "a.jpg");  // a file link onto an input
+  fs::create_directories(dir / "out2");
+  fs::create_symlink("../in/sub", dir / "out2" / "sub");  // a folder link into the input tree
+  for (const char* out : {"out1", "out2"}) {
+    auto r = forkpool_images({(dir / "in").native(), (dir / out).native(), "-r", "--overwrite",
+                              "--op", "resize=10x10"});
+    EXPECT_EQ(r.exit_code, 1) << out << ": " << r.err;
+    EXPECT_NE(r.err.find("input folder"), std::string::npos) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_TRUE(read_bytes(dir / "in" / "a.jpg") == a) << "an input was replaced";
+    EXPECT_TRUE(read_bytes(dir / "in" / "sub" / "b.jpg") == b) << "an input was replaced";
+  }
+  EXPECT_EQ(files_under(dir / "in"), (std::vector<std::string>{"a.jpg", "sub/b.jpg"}));
+}
+
+TEST_F(ImagesCliTest, ANameThatIsNotUtf8IsWrittenToTheReport) {
+  TempDir dir;
+  const std::string latin1 = "caf\xe9.jpg";  // "café" in Latin-1: not UTF-8
+  write_image(dir / "in" / latin1, synthetic_image(80, 60, 3, 1));
+  write_image(dir / "in" / "plain.jpg", synthetic_image(80, 60, 3, 2));
+  auto r = forkpool_images({(dir / "in").native(), (dir / "out").native(), "--op", "gray", "--json",
+                            (dir / "report.json").native()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(fs::exists(dir / "out" / latin1));
+  auto report = nlohmann::json::parse(read_bytes(dir / "report.json"));
+  ASSERT_EQ(report["items"].size(), 2u);
+  const auto& item = report["items"][0];  // "caf\xe9.jpg" sorts before "plain.jpg"
+  EXPECT_EQ(item["status"], "done");
+  EXPECT_NE(item["input"].get<std::string>().find("caf\xef\xbf\xbd.jpg"), std::string::npos)
+      << "the byte that is not UTF-8 becomes U+FFFD";
+  std::string hex;
+  const fs::path input = dir / "in" / latin1;
+  for (unsigned char c : input.native()) hex += fmt_hex(c);
+  EXPECT_EQ(item["input_hex"], hex) << "and the exact bytes are there too";
+  EXPECT_FALSE(report["items"][1].contains("input_hex"));
+}
+
+TEST_F(ImagesCliTest, AnUnreadableSubfolderIsNamedAndTheRestIsDone) {
+  TempDir dir;
+  write_image(dir / "in" / "a.jpg", synthetic_image(80, 60, 3, 1));
+  write_image(dir / "in" / "locked" / "b.jpg", synthetic_image(80, 60, 3, 2));
+  write_image(dir / "in" / "open" / "c.jpg", synthetic_image(80, 60, 3, 3));
+  fs::permissions(dir / "in" / "locked", fs::perms::none);
+  auto argv = unprivileged_argv({FORKPOOL_BINARY, "images", (dir / "in").native(),
+                                 (dir / "out").native(), "-r", "--op", "gray", "--json",
+                                 (dir / "report.json").native()});
+  if (argv.empty()) {
+    fs::permissions(dir / "in" / "locked", fs::perms::owner_all);
+    GTEST_SKIP() << "user namespaces are not available here (root reads any folder)";
+  }
+  auto r = run_command(argv);
+  fs::permissions(dir / "in" / "locked", fs::perms::owner_all);
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find((dir / "in" / "locked").native()), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("Permission denied"), std::string::npos) << r.err;
+  EXPECT_NE(r.out.find("2 done, 0 skipped, 1 failed"), std::string::npos) << r.out;
+  ASSERT_TRUE(fs::exists(dir / "out"));
+  EXPECT_EQ(files_under(dir / "out"), (std::vector<std::string>{"a.jpg", "open/c.jpg"}));
+  ASSERT_TRUE(fs::exists(dir / "report.json"));
+  auto report = nlohmann::json::parse(read_bytes(dir / "report.json"));
+  EXPECT_EQ(report["summary"]["failed"], 1);
+}
+
+TEST_F(ImagesCliTest, AFullDiskFailsEachImageByNameAndLeavesNoTemporary) {
+  TempDir dir;
+  for (int i = 0; i < 6; ++i) write_image(dir / "in" / fmt_name(i), synthetic_image(400, 300, 3, i));
+  fs::create_directories(dir / "out");
+  // A real full disk: the output folder is a 64 KiB tmpfs; each PNG output is ~100 KiB or more.
+  auto argv = on_small_tmpfs_argv(dir / "out", 64 * 1024, dir / "listing",
+                                  {FORKPOOL_BINARY, "images", (dir / "in").native(),
+                                   (dir / "out").native(), "--op", "blur=1", "--format", "png",
+                                   "-j", "2"});
+  if (argv.empty()) GTEST_SKIP() << "mount namespaces are not available here";
+  auto r = run_command(argv);
+  ASSERT_NE(r.exit_code, 125) << "could not mount the tmpfs: " << r.err;
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("img_00.jpg: cannot write"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("No space left on device"), std::string::npos) << r.err;
+  const std::string listing = read_bytes(dir / "listing");
+  EXPECT_EQ(listing.find("forkpool-tmp"), std::string::npos) << listing;
+}
+
+TEST_F(ImagesCliTest, AReportThatCannotBeWrittenAtTheEndIsExitTwoWithOneLine) {
+  TempDir dir;
+  write_image(dir / "in" / "a.jpg", synthetic_image(80, 60, 3, 1));
+  fs::create_symlink("/dev/full", dir / "report.json");
+  auto r = forkpool_images({(dir / "in").native(), (dir / "out").native(), "--op", "gray", "--json",
+                            (dir / "report.json").native(), "-q"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_EQ(r.err, "forkpool: cannot write the JSON report " + (dir / "report.json").native() +
+                       ": write(/dev/full): No space left on device\n");
+  EXPECT_TRUE(fs::is_symlink(dir / "report.json")) << "written through, never renamed over";
+  EXPECT_EQ(files_under(dir / "out"), std::vector<std::string>{"a.jpg"});
+}
+
+TEST_F(ImagesCliTest, ABadReportPathIsRefusedBeforeAnyWork) {
+  TempDir dir;
+  write_image(dir / "in" / "a.jpg", synthetic_image(80, 60, 3, 1));
+  const std::string a = read_bytes(dir / "in" / "a.jpg");
+  struct Case { std::string json; std::string says; };
+  const std::vector<Case> cases{
+      {(dir / "missing" / "r.json").native(), "does not exist"},
+      {(dir / "in" / "a.jpg").native(), "is an input"},
+      {(dir / "in").native(), "is a folder"},
+  };
+  for (const auto& c : cases) {
+    auto r = forkpool_images({(dir / "in").native(), (dir / "out").native(), "--op", "gray",
+                              "--json", c.json});
+    EXPECT_EQ(r.exit_code, 1) << c.json << ": " << r.err;
+    EXPECT_NE(r.err.find(c.says), std::string::npos) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_FALSE(fs::exists(dir / "out")) << c.json;
+  }
+  EXPECT_TRUE(read_bytes(dir / "in" / "a.jpg") == a) << "the input was replaced";
+}
+
+TEST_F(ImagesCliTest, TheReportMayGoIntoTheOutputFolderItMakes) {
+  TempDir dir;
+  write_image(dir / "in" / "a.jpg", synthetic_image(80, 60, 3, 1));
+  auto r = forkpool_images({(dir / "in").native(), (dir / "out").native(), "--op", "gray", "--json",
+                            (dir / "out" / "report.json").native()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(read_bytes(dir / "out" / "report.json"))["summary"]["done"], 1);
+}
+
+TEST_F(ImagesCliTest, RelativeFoldersThatDoNotExistYetAreMade) {
+  TempDir dir;
+  write_image(dir / "in" / "a.jpg", synthetic_image(80, 60, 3, 1));
+  auto r = run_command({"/bin/sh", "-c", "cd \"$1\" && exec \"$2\" images in out/sub --op gray --json out/sub/r.json",
+                        "sh", dir.path().native(), FORKPOOL_BINARY});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(files_under(dir / "out"), (std::vector<std::string>{"sub/a.jpg", "sub/r.json"}));
+}
+
+TEST_F(ImagesCliTest, TheReportGoesToStdoutForADash) {
+  TempDir dir;
+  write_image(dir / "in" / "a.jpg", synthetic_image(80, 60, 3, 1));
+  auto r = forkpool_images({(dir / "in").native(), (dir / "out").native(), "--op", "gray", "--json", "-"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto report = nlohmann::json::parse(r.out);  // the report alone: no summary line
+  EXPECT_EQ(report["summary"]["done"], 1);
+}
+
+// A writer in another process, like a second forkpool run writing into the same folder: it
+// holds its temporary file (locked, as every forkpool writer does) until told to finish.
+class OtherWriter {
+ public:
+  explicit OtherWriter(const fs::path& target) {
+    if (::pipe2(go_, O_CLOEXEC) != 0 || ::pipe2(ready_, O_CLOEXEC) != 0) throw std::runtime_error("pipe2");
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      auto file = ipc::OutputFile::open(target);
+      const std::string text = "the other run's output";
+      if (!file || !file->write({reinterpret_cast<const std::byte*>(text.data()), text.size()})) ::_exit(3);
+      char c = 'r';
+      (void)!::write(ready_[1], &c, 1);
+      if (::read(go_[0], &c, 1) != 1) ::_exit(4);
+      if (c == 'k') ::raise(SIGKILL);  // killed mid-write
+      ::_exit(file->commit() ? 0 : 1);
+    }
+    char c = 0;
+    if (::read(ready_[0], &c, 1) != 1) throw std::runtime_error("the other writer did not start");
+  }
+  ~OtherWriter() {
+    for (int fd : {go_[0], go_[1], ready_[0], ready_[1]}) ::close(fd);
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+  OtherWriter(const OtherWriter&) = delete;
+  OtherWriter& operator=(const OtherWriter&) = delete;
+  // 'c': commit, 'k': die of SIGKILL. Returns its exit code (128 + signal when killed).
+  int finish(char how) {
+    (void)!::write(go_[1], &how, 1);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+
+ private:
+  int go_[2] = {-1, -1};
+  int ready_[2] = {-1, -1};
+  pid_t pid_ = -1;
+};
+
+TEST_F(ImagesCliTest, AnotherRunsFileInProgressIsNeverRemoved) {
+  TempDir dir;
+  for (int i = 0; i < 4; ++i) write_image(dir / "in" / fmt_name(i), synthetic_image(80, 60, 3, i));
+  fs::create_directories(dir / "out");
+  // The other run is writing img_01.jpg while this run fails on the same name (its worker
+  // dies there): a failed item's leftovers are cleaned up, the other run's live file is not.
+  OtherWriter other(dir / "out" / "img_01.jpg");
+  ::setenv("FORKPOOL_IMAGES_CRASH_ON", "img_01.jpg", 1);
+  auto r = forkpool_images({(dir / "in").native(), (dir / "out").native(), "--op", "gray", "-j", "2"});
+  ::unsetenv("FORKPOOL_IMAGES_CRASH_ON");
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_EQ(temp_files_under(dir / "out").size(), 1u) << "the other run's file is still there";
+  EXPECT_EQ(other.finish('c'), 0) << "the other run could finish its file";
+  EXPECT_EQ(read_bytes(dir / "out" / "img_01.jpg"), "the other run's output");
+  EXPECT_TRUE(temp_files_under(dir / "out").empty());
+}
+
+TEST_F(ImagesCliTest, TemporariesOfAKilledRunAreRemovedByTheNextRun) {
+  TempDir dir;
+  for (int i = 0; i < 3; ++i) write_image(dir / "in" / "sub" / fmt_name(i), synthetic_image(80, 60, 3, i));
+  write_image(dir / "in" / "top.jpg", synthetic_image(80, 60, 3, 9));
+  fs::create_directories(dir / "out" / "sub");
+  // A coordinator SIGKILLed mid-write leaves a partial temporary file that nobody holds.
+  {
+    OtherWriter killed(dir / "out" / "sub" / "img_00.jpg");
+    EXPECT_EQ(killed.finish('k'), 128 + SIGKILL);
+  }
+  write_bytes(dir / "out" / ".top.jpg.forkpool-tmp-4242", "left by an older version");
+  ASSERT_EQ(temp_files_under(dir / "out").size(), 2u);
+  auto r = forkpool_images({(dir / "in").native(), (dir / "out").native(), "-r", "--op", "gray"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(temp_files_under(dir / "out").empty()) << "the next run over the folder removes them";
+  EXPECT_EQ(files_under(dir / "out").size(), 4u);
+}
 
 }  // namespace
 }  // namespace forkpool::testing

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -265,6 +266,85 @@ TEST_F(IpcBenchCli, MissingGnuplotStillWritesTheRest) {
   EXPECT_TRUE(fs::exists(path("j.json")));
   EXPECT_TRUE(fs::exists(path("c.csv")));
   EXPECT_FALSE(fs::exists(path("p.png")));
+}
+
+TEST_F(IpcBenchCli, AFifoIsWrittenIntoNotReplaced) {
+  ASSERT_EQ(::mkfifo(path("fifo").c_str(), 0600), 0);
+  int reader = ::open(path("fifo").c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  ASSERT_GE(reader, 0);
+  auto r = run_command(bench({"--transport", "pipe", "--sizes", "64", "--mode", "latency",
+                              "--json", path("fifo"), "-q"}));
+  std::string got;
+  char buf[65536];
+  ssize_t n;
+  while ((n = ::read(reader, buf, sizeof buf)) > 0) got.append(buf, static_cast<std::size_t>(n));
+  ::close(reader);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  struct stat st {};
+  ASSERT_EQ(::lstat(path("fifo").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISFIFO(st.st_mode)) << "the FIFO was replaced by a file";
+  ASSERT_FALSE(got.empty());
+  EXPECT_EQ(json::parse(got)["tool"], "forkpool ipc-bench");
+}
+
+TEST_F(IpcBenchCli, ADeviceBehindASymlinkIsWrittenInPlaceAndItsErrorIsExitTwo) {
+  fs::create_symlink("/dev/full", path("report.json"));
+  auto r = run_command(bench({"--transport", "pipe", "--sizes", "64", "--mode", "latency",
+                              "--json", path("report.json"), "--csv", path("c.csv"), "-q"}));
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_EQ(r.err, "forkpool: cannot write the JSON report " + path("report.json") +
+                       ": write(/dev/full): No space left on device\n");
+  EXPECT_TRUE(fs::is_symlink(path("report.json")));
+  struct stat st {};
+  ASSERT_EQ(::stat("/dev/full", &st), 0);
+  EXPECT_TRUE(S_ISCHR(st.st_mode));
+  EXPECT_FALSE(read_file(path("c.csv")).empty()) << "the other outputs are still written";
+}
+
+TEST_F(IpcBenchCli, ADashWritesToStdoutAlone) {
+  auto r = run_command(bench({"--transport", "pipe", "--sizes", "64", "--mode", "latency",
+                              "--csv", "-"}));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto rows = parse_csv(r.out);  // the CSV alone: no table
+  ASSERT_GT(rows.size(), 1u);
+  EXPECT_EQ(rows[0][0], "kind");
+}
+
+TEST_F(IpcBenchCli, BadOutputsAreRefusedBeforeAnyWork) {
+  fs::create_directories(path("folder"));
+  struct Case {
+    std::vector<std::string> args;
+    std::string says;
+  };
+  const std::vector<Case> cases{
+      {{"--json", path("missing/x.json")}, "the folder " + path("missing") + " does not exist"},
+      {{"--csv", path("folder")}, "is a folder"},
+      {{"--json", path("same"), "--csv", path("same")}, "are the same file"},
+      {{"--json", "-", "--csv", "-"}, "are the same file"},
+  };
+  for (const auto& c : cases) {
+    std::vector<std::string> args{"--transport", "pipe", "--sizes", "64"};
+    args.insert(args.end(), c.args.begin(), c.args.end());
+    auto r = run_command(bench(args));
+    EXPECT_EQ(r.exit_code, 1) << c.says;
+    EXPECT_EQ(r.out, "") << "no table: nothing was measured";
+    EXPECT_EQ(count_lines(r.err), 1) << r.err;
+    EXPECT_NE(r.err.find(c.says), std::string::npos) << r.err;
+  }
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir_), fs::directory_iterator()), 1);
+}
+
+TEST_F(IpcBenchCli, ThePlotIsWrittenThroughASymlink) {
+  if (std::system("command -v gnuplot >/dev/null 2>&1") != 0) GTEST_SKIP() << "no gnuplot";
+  fs::create_directories(path("real"));
+  fs::create_symlink("real/plot.png", path("plot.png"));
+  auto r = run_command(bench({"--transport", "pipe", "--sizes", "64", "--mode", "latency",
+                              "--plot", path("plot.png"), "-q"}));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(fs::is_symlink(path("plot.png")));
+  EXPECT_EQ(read_file(path("real/plot.png")).substr(1, 3), "PNG");
+  EXPECT_EQ(std::distance(fs::directory_iterator(path("real")), fs::directory_iterator()), 1)
+      << "no temporary file left";
 }
 
 // The binary started in the background, with its output in files.

@@ -16,6 +16,7 @@
 
 #include "common/leak_check.hpp"
 #include "common/run_command.hpp"
+#include "common/sandbox.hpp"
 #include "matmul/matmul_test_support.hpp"
 
 namespace forkpool::matmul {
@@ -182,6 +183,113 @@ TEST_F(CliMatmulTest, RefusesBadInputWithOneLineBeforeAnyWork) {
   }
   std::filesystem::remove(truncated);
   EXPECT_TRUE(dir_.entries().empty()) << "nothing but what the test made";
+}
+
+TEST_F(CliMatmulTest, AnOutputThatIsAnInputIsRefusedBeforeAnyWork) {
+  const auto a = dir_ / "a.npy", b = dir_ / "b.npy";
+  std::filesystem::copy_file(a_, a);
+  std::filesystem::copy_file(b_, b);
+  std::filesystem::create_symlink("a.npy", dir_ / "link.npy");
+  const std::string a_bytes = slurp(a), b_bytes = slurp(b);
+  for (const std::vector<std::string>& outputs : std::vector<std::vector<std::string>>{
+           {"-o", a.string()}, {"-o", b.string()}, {"-o", (dir_ / "link.npy").string()},
+           {"--json", a.string()}}) {
+    std::vector<std::string> args{a.string(), b.string()};
+    args.insert(args.end(), outputs.begin(), outputs.end());
+    CommandOutcome r = matmul(args);
+    EXPECT_EQ(r.exit_code, 1) << outputs[1] << ": " << r.err;
+    EXPECT_NE(r.err.find("is an input"), std::string::npos) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_EQ(r.out, "");
+  }
+  EXPECT_TRUE(slurp(a) == a_bytes && slurp(b) == b_bytes) << "an input was overwritten";
+}
+
+TEST_F(CliMatmulTest, TwoOutputsThatAreOneFileAreRefused) {
+  std::string c = (dir_ / "c.npy").string();
+  CommandOutcome r = matmul({a_, b_, "-o", c, "--json", c});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("are the same file"), std::string::npos) << r.err;
+  EXPECT_TRUE(dir_.entries().empty());
+}
+
+TEST_F(CliMatmulTest, OutputsAreWrittenThroughSymlinksAndToStdout) {
+  std::filesystem::create_directories(dir_ / "real");
+  std::filesystem::create_symlink("real/c.npy", dir_ / "c.npy");
+  CommandOutcome r = matmul({a_, b_, "-o", (dir_ / "c.npy").string(), "--json", "-"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(std::filesystem::is_symlink(dir_ / "c.npy"));
+  expect_near(read_row_major(dir_ / "real" / "c.npy"), read_row_major(fixture("c_64x48x80_f64.npy")), 1e-12);
+  auto j = nlohmann::json::parse(r.out);  // stdout holds the report alone
+  EXPECT_EQ(j["status"], "ok");
+}
+
+// Runs `forkpool matmul` with `args` in a child that sees a full 64 KiB tmpfs on `folder`: it
+// holds `old` (name, contents) and a filler that takes every page left. Returns the outcome;
+// `after` gets the folder's names and the old file's contents as the command left them.
+struct FullDiskRun {
+  CommandOutcome outcome;
+  std::vector<std::string> names;
+  std::string old_contents;
+  bool available = true;
+};
+FullDiskRun run_on_full_disk(const std::filesystem::path& folder, const std::string& old_name,
+                             const std::string& old, std::vector<std::string> args) {
+  std::filesystem::create_directories(folder);
+  const auto record = folder.parent_path() / "record";
+  args.insert(args.begin(), {FORKPOOL_BINARY, "matmul"});
+  int result = forkpool::testing::run_on_small_tmpfs(folder, 64 * 1024, [&] {
+    std::ofstream(folder / old_name) << old;
+    std::ofstream(folder / "filler") << std::string(15 * 4096, 'f');
+    CommandOutcome r = run_command(args);
+    std::ofstream out(record, std::ios::binary);
+    out << r.exit_code << '\n' << slurp(folder / old_name) << '\0' << r.out << '\0' << r.err << '\0';
+    for (const auto& e : std::filesystem::directory_iterator(folder)) out << e.path().filename().string() << '\n';
+    return 0;
+  });
+  FullDiskRun run;
+  if (result == forkpool::testing::kSandboxUnavailable) {
+    run.available = false;
+    return run;
+  }
+  std::ifstream in(record, std::ios::binary);
+  std::string line;
+  std::getline(in, line);
+  run.outcome.exit_code = std::stoi(line);
+  std::getline(in, run.old_contents, '\0');
+  std::getline(in, run.outcome.out, '\0');
+  std::getline(in, run.outcome.err, '\0');
+  while (std::getline(in, line)) run.names.push_back(line);
+  std::sort(run.names.begin(), run.names.end());
+  return run;
+}
+
+TEST_F(CliMatmulTest, AReportThatFailsLeavesTheOldOneAndExitsTwo) {
+  const auto json = dir_ / "disk" / "report.json";
+  auto run = run_on_full_disk(dir_ / "disk", "report.json", "the old report\n",
+                              {a_, b_, "--json", json.string(), "-q"});
+  if (!run.available) GTEST_SKIP() << "mount namespaces are not available here";
+  EXPECT_EQ(run.outcome.exit_code, 2) << run.outcome.err;
+  EXPECT_EQ(run.outcome.err, "forkpool: cannot write the JSON report " + json.string() + ": write(" +
+                                 json.string() + "): No space left on device\n");
+  EXPECT_EQ(run.old_contents, "the old report\n");
+  EXPECT_EQ(run.names, (std::vector<std::string>{"filler", "report.json"})) << "no temporary file left";
+}
+
+TEST_F(CliMatmulTest, AProductThatCannotBeWrittenIsExitTwoAndKeepsTheOldFile) {
+  const auto c = dir_ / "disk" / "c.npy", json = dir_ / "report.json";
+  auto run = run_on_full_disk(dir_ / "disk", "c.npy", "the old C",
+                              {a_, b_, "-o", c.string(), "--json", json.string()});
+  if (!run.available) GTEST_SKIP() << "mount namespaces are not available here";
+  EXPECT_EQ(run.outcome.exit_code, 2) << run.outcome.err;
+  EXPECT_NE(run.outcome.err.find("forkpool: C not written: write(" + c.string() +
+                                 "): No space left on device"),
+            std::string::npos) << run.outcome.err;
+  EXPECT_EQ(run.old_contents, "the old C");
+  EXPECT_EQ(run.names, (std::vector<std::string>{"c.npy", "filler"})) << "no temporary file left";
+  auto j = nlohmann::json::parse(slurp(json));
+  EXPECT_EQ(j["status"], "failed");
+  EXPECT_TRUE(j["c"]["path"].is_null());
 }
 
 // Starts `forkpool matmul` with stdout and stderr discarded, without waiting for it.

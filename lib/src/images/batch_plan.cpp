@@ -1,19 +1,40 @@
-// plan_image_batch: checks the settings and lists inputs and outputs before anything is touched.
+// plan_image_batch: checks the settings and every output location, and lists inputs and outputs,
+// before anything is touched.
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <cstring>
 #include <map>
+#include <optional>
 #include <set>
 #include <stdexcept>
 
 #include "forkpool/images/batch.hpp"
+#include "forkpool/ipc/output_file.hpp"
 
 namespace forkpool::images {
 
 namespace fs = std::filesystem;
 
 namespace {
+
+// A file's identity, whatever the names and links that lead to it.
+struct FileId {
+  dev_t device = 0;
+  ino_t inode = 0;
+  auto operator<=>(const FileId&) const = default;
+};
+
+std::optional<FileId> id_of(const fs::path& path) {  // follows symlinks
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return std::nullopt;
+  return FileId{st.st_dev, st.st_ino};
+}
 
 bool is_within(const fs::path& inner, const fs::path& outer) {
   auto [o, i] = std::mismatch(outer.begin(), outer.end(), inner.begin(), inner.end());
@@ -25,31 +46,132 @@ bool is_hidden(const fs::path& p) {
   return !name.empty() && name[0] == '.';
 }
 
+struct Listing {
+  std::vector<fs::path> files;                                // relative to the root
+  std::vector<std::pair<fs::path, std::string>> unreadable;  // relative folder, why
+};
+
 // Regular image files under `root` (one level, or all with `recursive`), relative to it,
 // sorted. Hidden files and folders are left out (editor backups, "._x.jpg" resource forks,
-// forkpool's own temporary files), and so is `exclude` (an output folder inside the input).
-std::vector<fs::path> list_inputs(const fs::path& root, bool recursive, const fs::path& exclude) {
-  std::vector<fs::path> found;
-  auto consider = [&](const fs::directory_entry& entry) {
-    if (is_hidden(entry.path()) || !entry.is_regular_file()) return;
-    if (!format_from_name(entry.path().extension().native())) return;
-    found.push_back(entry.path().lexically_relative(root));
-  };
-  if (recursive) {
-    for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator(); ++it) {
-      if (it->is_directory() &&
-          (is_hidden(it->path()) || (!exclude.empty() && fs::equivalent(it->path(), exclude)))) {
-        it.disable_recursion_pending();
+// forkpool's own temporary files), and so is the folder `exclude` (an output folder inside
+// the input); symlinks to folders are not followed. A subfolder that cannot be listed is
+// noted, and the walk goes on; the root itself must be listable.
+Listing list_inputs(const fs::path& root, bool recursive, const std::optional<FileId>& exclude) {
+  Listing out;
+  std::vector<fs::path> folders{fs::path{}};
+  while (!folders.empty()) {
+    const fs::path relative = std::move(folders.back());
+    folders.pop_back();
+    const fs::path folder = relative.empty() ? root : root / relative;
+    std::error_code ec;
+    fs::directory_iterator it(folder, ec);
+    for (; !ec && it != fs::directory_iterator(); it.increment(ec)) {
+      const fs::directory_entry& entry = *it;
+      if (is_hidden(entry.path())) continue;
+      std::error_code type_ec;
+      const fs::path name = entry.path().filename();
+      if (!entry.is_symlink(type_ec) && entry.is_directory(type_ec)) {
+        if (recursive && !(exclude && id_of(entry.path()) == exclude)) folders.push_back(relative / name);
         continue;
       }
-      consider(*it);
+      if (!entry.is_regular_file(type_ec)) continue;  // follows a symlink to a file
+      if (!format_from_name(name.extension().native())) continue;
+      out.files.push_back(relative / name);
     }
-  } else {
-    for (const auto& entry : fs::directory_iterator(root)) consider(entry);
+    if (ec) {
+      if (relative.empty())
+        throw std::invalid_argument(
+            fmt::format("cannot read the input folder '{}': {}", root.native(), ec.message()));
+      out.unreadable.emplace_back(relative, ec.message());
+    }
   }
-  std::sort(found.begin(), found.end());
-  return found;
+  std::sort(out.files.begin(), out.files.end());
+  return out;
 }
+
+// Refuses an output folder that can be neither written nor made.
+void check_output_folder(const fs::path& given, const fs::path& real) {
+  std::error_code ec;
+  fs::path existing = real;
+  while (!fs::exists(existing, ec) && existing.has_relative_path()) existing = existing.parent_path();
+  if (!fs::is_directory(existing, ec))
+    throw std::invalid_argument(fmt::format("cannot make the output folder '{}': '{}' is not a folder",
+                                            given.native(), existing.native()));
+  if (::faccessat(AT_FDCWD, existing.c_str(), W_OK | X_OK, AT_EACCESS) != 0) {
+    const char* why = std::strerror(errno);
+    if (existing == real)
+      throw std::invalid_argument(
+          fmt::format("the output folder '{}' is not writable: {}", given.native(), why));
+    throw std::invalid_argument(fmt::format("cannot make the output folder '{}': '{}' is not writable: {}",
+                                            given.native(), existing.native(), why));
+  }
+}
+
+// Where the writer will put an output's bytes: its folder with every symlink resolved and,
+// as the writer does, a symlink at the end followed. Folders are resolved once each.
+class Destinations {
+ public:
+  struct Place {
+    fs::path path;
+    std::optional<FileId> existing;  // the file that is there now, if any
+    ipc::OutputKind kind = ipc::OutputKind::create;
+    std::string error;  // set: it cannot be written
+  };
+
+  Place of(const fs::path& output) {
+    Place place;
+    const Folder& folder = folder_of(output.parent_path());
+    if (!folder.error.empty()) {
+      place.error = folder.error;
+      return place;
+    }
+    place.path = folder.real / output.filename();
+    struct stat st {};
+    if (::lstat(place.path.c_str(), &st) != 0) return place;  // nothing there yet
+    if (S_ISLNK(st.st_mode)) {
+      auto target = ipc::resolve_output(place.path);
+      if (!target) {
+        place.error = "cannot write there: " + target.error().message();
+        return place;
+      }
+      place.path = target->path;
+      place.kind = target->kind;
+      if (target->exists()) place.existing = FileId{target->device, target->inode};
+      return place;
+    }
+    place.existing = FileId{st.st_dev, st.st_ino};
+    if (S_ISDIR(st.st_mode)) place.error = fmt::format("its output {} is a folder", output.native());
+    place.kind = S_ISREG(st.st_mode) ? ipc::OutputKind::replace : ipc::OutputKind::in_place;
+    return place;
+  }
+
+ private:
+  struct Folder {
+    fs::path real;
+    std::string error;
+  };
+
+  const Folder& folder_of(const fs::path& folder) {
+    auto [it, fresh] = folders_.try_emplace(folder);
+    if (!fresh) return it->second;
+    std::error_code ec;
+    it->second.real = fs::weakly_canonical(fs::absolute(folder, ec), ec);
+    if (ec) {
+      it->second.error = fmt::format("cannot write to {}: {}", folder.native(), ec.message());
+      return it->second;
+    }
+    // The folder, or the part of it that exists (the rest is made by run_image_batch).
+    fs::path existing = it->second.real;
+    while (!fs::exists(existing, ec) && existing.has_relative_path()) existing = existing.parent_path();
+    if (!fs::is_directory(existing, ec))
+      it->second.error = fmt::format("cannot write to {}: {} is not a folder", folder.native(), existing.native());
+    else if (::faccessat(AT_FDCWD, existing.c_str(), W_OK | X_OK, AT_EACCESS) != 0)
+      it->second.error = fmt::format("cannot write to {}: {}", existing.native(), std::strerror(errno));
+    return it->second;
+  }
+
+  std::map<fs::path, Folder> folders_;
+};
 
 }  // namespace
 
@@ -76,55 +198,90 @@ ImageBatch plan_image_batch(ImageBatchSettings settings) {
   (void)parse_op_chain(s.recipe.ops);  // every syntax error now, before any work
   if (s.recipe.quality < 1 || s.recipe.quality > 100)
     throw std::invalid_argument(fmt::format("quality {} is out of range 1..100", s.recipe.quality));
-  if (!fs::exists(s.input_dir))
+  std::error_code ec;
+  if (!fs::exists(s.input_dir, ec))
     throw std::invalid_argument(fmt::format("input folder '{}' does not exist", s.input_dir.native()));
-  if (!fs::is_directory(s.input_dir))
+  if (!fs::is_directory(s.input_dir, ec))
     throw std::invalid_argument(fmt::format("'{}' is not a folder", s.input_dir.native()));
-  if (fs::exists(s.output_dir) && !fs::is_directory(s.output_dir))
+  if (fs::exists(s.output_dir, ec) && !fs::is_directory(s.output_dir, ec))
     throw std::invalid_argument(
         fmt::format("output '{}' exists and is not a folder", s.output_dir.native()));
 
   const fs::path in_real = fs::canonical(s.input_dir);
-  const fs::path out_real = fs::weakly_canonical(s.output_dir);
+  // Absolute first: weakly_canonical leaves a relative path whose first part is missing as it is.
+  const fs::path out_real = fs::weakly_canonical(fs::absolute(s.output_dir));
   const bool out_inside_in = is_within(out_real, in_real);
   if (out_inside_in && !s.output_inside_input)
     throw std::invalid_argument(fmt::format(
         "the output folder '{}' {} the input folder '{}': choose another, or pass "
         "--output-inside-input",
         s.output_dir.native(), out_real == in_real ? "is" : "is inside", s.input_dir.native()));
+  check_output_folder(s.output_dir, out_real);
+
+  const Listing listing = list_inputs(
+      s.input_dir, s.recursive, out_inside_in && out_real != in_real ? id_of(out_real) : std::nullopt);
+  // Inputs are never written over, whatever the folders' nesting, links and the --format.
+  std::set<fs::path> input_reals;
+  std::map<FileId, fs::path> input_ids;
+  for (const auto& relative : listing.files) {
+    input_reals.insert(in_real / relative);
+    if (auto id = id_of(in_real / relative)) input_ids.emplace(*id, relative);
+  }
 
   ImageBatch batch;
-  const auto inputs =
-      list_inputs(s.input_dir, s.recursive, out_inside_in && fs::exists(out_real) ? out_real : fs::path{});
+  Destinations destinations;
   std::map<fs::path, fs::path> first_with_output;
-  // Inputs are never written over, whatever the folders' nesting and the --format.
-  std::set<fs::path> input_reals;
-  for (const auto& relative : inputs) input_reals.insert(in_real / relative);
-  for (const auto& relative : inputs) {
+  for (const auto& relative : listing.files) {
     ImageItem item;
     item.relative = relative;
     item.input = s.input_dir / relative;
     fs::path output_relative = relative;
     if (s.format) output_relative.replace_extension(extension_for(*s.format));
     item.output = s.output_dir / output_relative;
-    const fs::path output_real = out_real / output_relative;
-    if (auto [it, fresh] = first_with_output.emplace(output_real, relative); !fresh) {
+    const auto dest = destinations.of(item.output);
+    const bool through_link = dest.path != out_real / output_relative;
+    auto fail = [&](std::string why) {
       item.status = ItemStatus::failed;
-      item.error = fmt::format("has the same output as {} (choose another --format or rename one)",
-                               it->second.native());
-    } else if (input_reals.contains(output_real)) {
-      item.status = ItemStatus::failed;
-      item.error = fmt::format("its output would overwrite the input {} (choose another --format "
-                               "or output folder)", output_real.native());
-    } else if (fs::exists(output_real) && fs::is_directory(output_real)) {
-      item.status = ItemStatus::failed;
-      item.error = fmt::format("its output {} is a folder", item.output.native());
-    } else if (!s.overwrite && fs::exists(output_real)) {
+      item.error = std::move(why);
+    };
+    if (!dest.error.empty()) {
+      fail(dest.error);
+    } else if (auto [it, fresh] = first_with_output.emplace(dest.path, relative); !fresh) {
+      fail(fmt::format("has the same output as {} (choose another --format or rename one)",
+                       it->second.native()));
+    } else if (!through_link && input_reals.contains(dest.path)) {
+      fail(fmt::format("its output would overwrite the input {} (choose another --format or "
+                       "output folder)", dest.path.native()));
+    } else if (!s.output_inside_input && is_within(dest.path, in_real)) {
+      // Only a symlink in the output tree leads here: the folder itself was checked above.
+      throw std::invalid_argument(fmt::format(
+          "the output {} leads into the input folder '{}' (a symlink makes it {}): remove the "
+          "link or choose another output folder",
+          item.output.native(), s.input_dir.native(), dest.path.native()));
+    } else if (auto input = dest.existing ? input_ids.find(*dest.existing) : input_ids.end();
+               input != input_ids.end()) {
+      throw std::invalid_argument(fmt::format(
+          "the output {} is the input {} (a link to it): remove the link or choose another "
+          "output folder",
+          item.output.native(), (s.input_dir / input->second).native()));
+    } else if (dest.kind == ipc::OutputKind::in_place) {
+      fail(fmt::format("its output {} exists and is not a regular file", item.output.native()));
+    } else if (!s.overwrite && dest.existing) {
       item.status = ItemStatus::skipped;
       item.error = "output exists (pass --overwrite to replace it)";
     }
     batch.items.push_back(std::move(item));
   }
+  for (const auto& [relative, why] : listing.unreadable) {
+    ImageItem item;
+    item.relative = relative;
+    item.input = s.input_dir / relative;
+    item.status = ItemStatus::failed;
+    item.error = "cannot read this folder: " + why;
+    batch.items.push_back(std::move(item));
+  }
+  std::sort(batch.items.begin(), batch.items.end(),
+            [](const ImageItem& a, const ImageItem& b) { return a.relative < b.relative; });
   batch.settings = std::move(settings);
   return batch;
 }

@@ -73,14 +73,15 @@ void run_on_executor(ImageBatchReport& report, const std::vector<std::size_t>& t
   report.interrupted = batch.interrupted;
   report.interrupt_signal = batch.interrupt_signal;
   report.workers = batch.workers;
-  std::vector<fs::path> may_have_temp_files;
+  std::set<fs::path> may_have_temp_files;
   for (const JobResult& r : batch.results) {
     ImageItem& item = report.items[todo[r.index]];
     if (r.status == JobStatus::cancelled) item.status = ItemStatus::cancelled;
-    // A worker killed mid-write leaves its temporary file; its retry wrote under another pid.
-    if (item.status != ItemStatus::done || r.attempts > 1) may_have_temp_files.push_back(item.output);
+    // A worker killed mid-write leaves its temporary file (its lock died with it).
+    if (item.status != ItemStatus::done || r.attempts > 1)
+      may_have_temp_files.insert(item.output.parent_path());
   }
-  remove_temp_files_for(may_have_temp_files);
+  remove_stale_temp_files(std::vector<fs::path>(may_have_temp_files.begin(), may_have_temp_files.end()));
 }
 
 }  // namespace
@@ -107,12 +108,17 @@ ImageBatchReport run_image_batch(const ImageBatch& batch, const ExecutorOptions&
                                                       : options.workers;
   std::vector<std::size_t> todo;
   std::set<fs::path> folders{batch.settings.output_dir};
+  std::set<fs::path> output_folders{batch.settings.output_dir};
   for (std::size_t i = 0; i < report.items.size(); ++i) {
+    if (!report.items[i].output.empty()) output_folders.insert(report.items[i].output.parent_path());
     if (report.items[i].status != ItemStatus::pending) continue;
     todo.push_back(i);
     folders.insert(report.items[i].output.parent_path());
   }
   for (const auto& folder : folders) fs::create_directories(folder);
+  // What a killed run (a coordinator SIGKILLed mid-write) left behind goes now; the files of a
+  // run still writing into these folders are locked and stay.
+  remove_stale_temp_files(std::vector<fs::path>(output_folders.begin(), output_folders.end()));
 
   const auto start = std::chrono::steady_clock::now();
   if (!todo.empty()) {

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <utility>
 
+#include "forkpool/ipc/output_file.hpp"
 #include "forkpool/ipc/shared_memory.hpp"
 #include "forkpool/ipc/sys_call.hpp"
 #include "forkpool/ipc/unique_fd.hpp"
@@ -274,73 +275,17 @@ std::string npy_header(Dtype dtype, std::size_t rows, std::size_t cols) {
   return out;
 }
 
-namespace {
-
-// The temporary file of write_npy: removed unless committed by renaming it into place. One
-// owner, the thread running write_npy.
-class TemporaryFile {
- public:
-  explicit TemporaryFile(std::filesystem::path path) : path_(std::move(path)) {}
-  TemporaryFile(const TemporaryFile&) = delete;
-  TemporaryFile& operator=(const TemporaryFile&) = delete;
-  ~TemporaryFile() {
-    if (!path_.empty()) ::unlink(path_.c_str());
-  }
-  [[nodiscard]] const std::filesystem::path& path() const noexcept { return path_; }
-  void committed() noexcept { path_.clear(); }
-
- private:
-  std::filesystem::path path_;
-};
-
-void write_all(int fd, const std::byte* data, std::size_t size, const std::string& subject) {
-  while (size > 0) {
-    std::size_t chunk = std::min<std::size_t>(size, 1 << 30);
-    auto n = ipc::sys_call("write", subject, [&] { return ::write(fd, data, chunk); });
-    if (!n) throw std::runtime_error(fmt::format("cannot write: {}", n.error().message()));
-    data += *n;
-    size -= static_cast<std::size_t>(*n);
-  }
-}
-
-}  // namespace
-
 void write_npy(const std::filesystem::path& path, Dtype dtype, std::size_t rows, std::size_t cols,
                std::span<const std::byte> data) {
   if (data.size() != rows * cols * size_of(dtype))
     throw std::logic_error("write_npy: data size does not match the shape");
-  std::filesystem::path dir = path.parent_path();
-  // random_object_name() is "/forkpool-<pid>-<hex>": unique, and hidden once dotted.
-  std::string tmp_name =
-      fmt::format(".{}{}.tmp", path.filename().string(), ipc::random_object_name().substr(1));
-  TemporaryFile tmp(dir.empty() ? std::filesystem::path(tmp_name) : dir / tmp_name);
-  auto fd = ipc::sys_call("open", tmp.path().string(), [&] {
-    return ::open(tmp.path().c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-  });
-  if (!fd) {
-    tmp.committed();  // nothing was created
-    throw std::runtime_error(fmt::format("cannot write {}: {}", path.string(), fd.error().message()));
-  }
-  ipc::UniqueFd owned(*fd);
-  std::string header = npy_header(dtype, rows, cols);
-  try {
-    write_all(owned.get(), reinterpret_cast<const std::byte*>(header.data()), header.size(),
-              tmp.path().string());
-    write_all(owned.get(), data.data(), data.size(), tmp.path().string());
-  } catch (const std::runtime_error& e) {
-    throw std::runtime_error(fmt::format("cannot write {}: {}", path.string(), e.what()));
-  }
-  // close() is not retried on EINTR (Linux has closed the fd by then), so not through sys_call;
-  // its error matters here, as it can be the first report of a full disk.
-  if (::close(owned.release()) != 0)
-    throw std::runtime_error(fmt::format("cannot write {}: {}", path.string(),
-                                         ipc::SysError{"close", tmp.path().string(), errno}.message()));
-  if (auto r = ipc::sys_call("rename", path.string(), [&] {
-        return ::rename(tmp.path().c_str(), path.c_str());
-      });
-      !r)
-    throw std::runtime_error(fmt::format("cannot write {}: {}", path.string(), r.error().message()));
-  tmp.committed();
+  const std::string header = npy_header(dtype, rows, cols);
+  auto fail = [](const ipc::SysError& e) { throw std::runtime_error(e.message()); };
+  auto file = ipc::OutputFile::open(path, {.remove_stale = true});
+  if (!file) fail(file.error());
+  if (auto r = file->write(std::as_bytes(std::span(header.data(), header.size()))); !r) fail(r.error());
+  if (auto r = file->write(data); !r) fail(r.error());
+  if (auto r = file->commit(); !r) fail(r.error());
 }
 
 }  // namespace forkpool::matmul

@@ -27,11 +27,12 @@ struct ImageBatchSettings {
 enum class ItemStatus { pending, done, skipped, failed, cancelled };
 std::string_view to_string(ItemStatus s) noexcept;
 
-// One input file and what became of it. Plain value.
+// One input file and what became of it, or a folder of the input tree that could not be
+// listed (failed at planning, with no output). Plain value.
 struct ImageItem {
   std::filesystem::path relative;  // to the input folder: "trip/img_001.jpg"
   std::filesystem::path input;
-  std::filesystem::path output;
+  std::filesystem::path output;    // empty for a folder that could not be listed
   ItemStatus status = ItemStatus::pending;
   ImageOutcome outcome;  // when done
   std::string error;     // when failed (or why skipped)
@@ -45,9 +46,12 @@ struct ImageBatch {
   [[nodiscard]] std::size_t count(ItemStatus s) const noexcept;
 };
 
-// Checks the settings and lists the inputs. Throws std::invalid_argument for bad settings (no
-// such input folder, output inside input, a bad op, quality out of range) and
-// std::filesystem::filesystem_error when the input folder cannot be listed. Touches nothing.
+// Checks the settings and every output location, and lists the inputs. Throws
+// std::invalid_argument for bad settings: no such input folder or one that cannot be listed,
+// an output folder that cannot be created or written, output inside input, an output that a
+// symlink (or hard link) in the output tree leads into the input folder or onto an input, a
+// bad op, quality out of range. A subfolder that cannot be listed (-r) becomes a failed item
+// named for it; the rest is planned. Touches nothing.
 ImageBatch plan_image_batch(ImageBatchSettings settings);
 
 struct ImageBatchReport {
@@ -64,7 +68,8 @@ struct ImageBatchReport {
 // for threads, on one pipeline thread at a time.
 using ItemCallback = std::function<void(const ImageItem&)>;
 
-// Creates the output folders and processes every pending item of `batch`. SIGINT and SIGTERM
+// Creates the output folders, removes from them the temporary files of dead writers (a run
+// killed mid-write; never those of a live one), and processes every pending item of `batch`. SIGINT and SIGTERM
 // stop the batch: what finished stays, the rest is `cancelled`, and no temporary file is left.
 // processes forks, so call it before this process starts a thread pool. Thread: one batch at a
 // time per process.

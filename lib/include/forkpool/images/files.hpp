@@ -14,18 +14,17 @@ namespace forkpool::images {
 // cannot be read or is larger than `max_bytes`.
 std::vector<std::byte> read_file(const std::filesystem::path& path, std::uint64_t max_bytes);
 
-// Where write_file_atomically stages `target` in this process: ".<name>.forkpool-tmp-<pid>"
-// beside it, so the rename is atomic and a leftover is recognisable.
-std::filesystem::path temp_path_for(const std::filesystem::path& target);
-
-// Writes `data` to the temporary name, then renames it over `target`: a reader, or a run
-// interrupted at any point, sees the old file or the whole new one, never part of one.
-// Throws std::runtime_error and leaves no temporary file when it fails.
+// Writes `data` to `target` through forkpool's one output writer (ipc::write_output_file): a
+// locked temporary file beside it, renamed over it once whole, so a reader, or a run
+// interrupted at any point, sees the old file or the whole new one. Throws std::runtime_error
+// ("cannot write: write(out/a.png): No space left on device") and leaves no temporary file
+// when it fails.
 void write_file_atomically(const std::filesystem::path& target, std::span<const unsigned char> data);
 
-// Removes the temporary files of `targets` that any process left (a worker killed mid-write),
-// scanning each folder once. Returns how many it removed. For the coordinator, after its
-// workers have exited.
-std::size_t remove_temp_files_for(std::span<const std::filesystem::path> targets);
+// Removes from each of `folders` the temporary files of writers that have died (a worker or a
+// coordinator killed mid-write, in this run or an earlier one); the files of live writers,
+// such as another run writing into the same folder, are left alone. Returns how many it
+// removed. A folder that cannot be listed is passed over. Any thread.
+std::size_t remove_stale_temp_files(std::span<const std::filesystem::path> folders);
 
 }  // namespace forkpool::images

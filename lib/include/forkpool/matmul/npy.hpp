@@ -76,9 +76,11 @@ class NpyFile {
 // starts on a 64-byte boundary, as numpy writes it.
 std::string npy_header(Dtype dtype, std::size_t rows, std::size_t cols);
 
-// Writes a C-order rows x cols array to `path`: to a temporary file in the same folder first,
-// renamed over `path` only once complete, so an interrupted write never leaves a half-written
-// file. Throws std::runtime_error (with the path and the reason) when it cannot.
+// Writes a C-order rows x cols array to `path` through forkpool's one output writer
+// (ipc::OutputFile): a temporary file in the target's folder, renamed over it only once
+// complete, so an interrupted write never leaves a half-written file; a symlink is written
+// through, a FIFO or device in place. Throws std::runtime_error naming the call, the path and
+// the reason ("write(C.npy): No space left on device") and leaves no temporary file.
 void write_npy(const std::filesystem::path& path, Dtype dtype, std::size_t rows, std::size_t cols,
                std::span<const std::byte> data);
 

@@ -1,5 +1,6 @@
 #include "job_kit.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -99,8 +100,14 @@ Bytes compute(std::uint32_t index, std::span<const std::byte> payload,
 
 std::vector<int> open_fds() {
   std::vector<int> fds;
-  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd"))
-    fds.push_back(std::stoi(entry.path().filename().string()));
+  DIR* dir = ::opendir("/proc/self/fd");
+  if (!dir) throw std::runtime_error("cannot list /proc/self/fd");
+  while (dirent* entry = ::readdir(dir)) {
+    std::string name = entry->d_name;
+    // Not the listing's own fd: it is closed again before any worker's pipe could take it.
+    if (name != "." && name != ".." && std::stoi(name) != ::dirfd(dir)) fds.push_back(std::stoi(name));
+  }
+  ::closedir(dir);
   return fds;
 }
 

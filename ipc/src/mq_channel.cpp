@@ -41,9 +41,11 @@ Result<std::unique_ptr<MqChannel>> MqChannel::create(MessageQueue send_q, long s
 Result<void> MqChannel::send_chunk(const std::byte* data, std::size_t size, Deadline deadline) {
   const char* bytes = reinterpret_cast<const char*>(data);
   for (;;) {
-    if (::mq_send(send_q_.get(), bytes, size, 0) == 0) return {};
-    if (errno == EINTR) continue;
-    if (errno != EAGAIN) return sys_failure("mq_send", queue_name(send_q_));
+    auto sent = sys_call_expecting({EAGAIN}, "mq_send", [&] { return queue_name(send_q_); },
+                                   [&] { return ::mq_send(send_q_.get(), bytes, size, 0); });
+    if (!sent) return std::unexpected(sent.error());
+    if (*sent) return {};
+    // The queue is full.
     auto w = wait_or_peer_gone(send_q_.get(), POLLOUT, link_, deadline);
     if (!w) return std::unexpected(w.error());
     if (*w == WaitOutcome::peer_gone)
@@ -72,11 +74,13 @@ Result<void> MqChannel::send(std::span<const std::byte> message, Deadline deadli
 Result<std::optional<std::size_t>> MqChannel::receive_chunk(std::byte* buf, Deadline deadline) {
   bool peer_gone = false;
   for (;;) {
-    ssize_t n = ::mq_receive(recv_q_.get(), reinterpret_cast<char*>(buf), recv_size_, nullptr);
-    if (n >= 0) return static_cast<std::size_t>(n);
-    if (errno == EINTR) continue;
-    if (errno != EAGAIN) return sys_failure("mq_receive", queue_name(recv_q_));
-    // Everything the peer sent before it went is in the queue: empty now means the end.
+    auto n = sys_call_expecting({EAGAIN}, "mq_receive", [&] { return queue_name(recv_q_); }, [&] {
+      return ::mq_receive(recv_q_.get(), reinterpret_cast<char*>(buf), recv_size_, nullptr);
+    });
+    if (!n) return std::unexpected(n.error());
+    if (*n) return static_cast<std::size_t>(**n);
+    // The queue is empty. Everything the peer sent before it went is in the queue: empty now
+    // means the end.
     if (peer_gone) return std::optional<std::size_t>{};
     auto w = wait_or_peer_gone(recv_q_.get(), POLLIN, link_, deadline);
     if (!w) return std::unexpected(w.error());

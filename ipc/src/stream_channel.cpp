@@ -28,7 +28,7 @@ Result<void> wait_ready(int fd, short events, Deadline deadline) {
   pollfd p{fd, events, 0};
   for (;;) {
     int timeout = deadline.poll_timeout_ms();
-    auto r = sys_call("poll", fd_name(fd), [&] { return ::poll(&p, 1, timeout); });
+    auto r = sys_call("poll", [fd] { return fd_name(fd); }, [&] { return ::poll(&p, 1, timeout); });
     if (!r) return std::unexpected(r.error());
     if (*r > 0) return {};
     if (deadline.expired()) return sys_failure("poll", fd_name(fd), ETIMEDOUT);
@@ -59,38 +59,37 @@ Result<void> StreamChannel::write_all(std::span<const std::byte> header,
   int first = 0;  // iov[first] is the first one with bytes left
   std::size_t done = 0;
   const std::size_t total = header.size() + body.size();
+  auto write_some = [&] {
+    if (!is_socket()) return ::writev(fd, iov + first, 2 - first);
+    msghdr msg{};
+    msg.msg_iov = iov + first;
+    msg.msg_iovlen = static_cast<std::size_t>(2 - first);
+    return ::sendmsg(fd, &msg, MSG_NOSIGNAL);
+  };
   while (done < total) {
-    ssize_t n;
-    if (is_socket()) {
-      msghdr msg{};
-      msg.msg_iov = iov + first;
-      msg.msg_iovlen = static_cast<std::size_t>(2 - first);
-      n = ::sendmsg(fd, &msg, MSG_NOSIGNAL);
-    } else {
-      n = ::writev(fd, iov + first, 2 - first);
+    auto n = sys_call_expecting({EAGAIN}, is_socket() ? "sendmsg" : "writev",
+                                [fd] { return fd_name(fd); }, write_some);
+    if (!n) {
+      if (done > 0) send_broken_ = true;
+      return std::unexpected(n.error());
     }
-    if (n >= 0) {
-      done += static_cast<std::size_t>(n);
-      auto left = static_cast<std::size_t>(n);
-      while (first < 2 && left >= iov[first].iov_len) {
-        left -= iov[first].iov_len;
-        ++first;
-      }
-      if (first < 2) {
-        iov[first].iov_base = static_cast<std::byte*>(iov[first].iov_base) + left;
-        iov[first].iov_len -= left;
+    if (!*n) {  // full
+      if (auto w = wait_ready(fd, POLLOUT, deadline); !w) {
+        // A timeout before the first byte leaves the stream intact; anything else does not.
+        if (done > 0 || w.error().code != ETIMEDOUT) send_broken_ = true;
+        return std::unexpected(w.error());
       }
       continue;
     }
-    if (errno == EINTR) continue;
-    if (errno != EAGAIN) {
-      if (done > 0) send_broken_ = true;
-      return sys_failure(is_socket() ? "sendmsg" : "writev", fd_name(fd));
+    done += static_cast<std::size_t>(**n);
+    auto left = static_cast<std::size_t>(**n);
+    while (first < 2 && left >= iov[first].iov_len) {
+      left -= iov[first].iov_len;
+      ++first;
     }
-    if (auto w = wait_ready(fd, POLLOUT, deadline); !w) {
-      // A timeout before the first byte leaves the stream intact; anything else does not.
-      if (done > 0 || w.error().code != ETIMEDOUT) send_broken_ = true;
-      return std::unexpected(w.error());
+    if (first < 2) {
+      iov[first].iov_base = static_cast<std::byte*>(iov[first].iov_base) + left;
+      iov[first].iov_len -= left;
     }
   }
   return {};
@@ -107,19 +106,21 @@ Result<bool> StreamChannel::read_into(std::byte* buf, std::size_t size, std::siz
                                       Deadline deadline, bool eof_ok) {
   int fd = read_fd_.get();
   while (got < size) {
-    ssize_t n = ::read(fd, buf + got, size - got);
-    if (n > 0) {
-      got += static_cast<std::size_t>(n);
+    auto n = sys_call_expecting({EAGAIN}, "read", [fd] { return fd_name(fd); },
+                                [&] { return ::read(fd, buf + got, size - got); });
+    if (!n) {
+      if (n.error().code == ECONNRESET && eof_ok && got == 0) return false;
+      return std::unexpected(n.error());
+    }
+    if (!*n) {  // nothing to read yet
+      if (auto w = wait_ready(fd, POLLIN, deadline); !w) return std::unexpected(w.error());
       continue;
     }
-    if (n == 0) {
+    if (**n == 0) {
       if (eof_ok && got == 0) return false;
       return sys_failure("read", fd_name(fd) + ", peer closed mid-message", ECONNRESET);
     }
-    if (errno == EINTR) continue;
-    if (errno == ECONNRESET && eof_ok && got == 0) return false;
-    if (errno != EAGAIN) return sys_failure("read", fd_name(fd));
-    if (auto w = wait_ready(fd, POLLIN, deadline); !w) return std::unexpected(w.error());
+    got += static_cast<std::size_t>(**n);
   }
   return true;
 }

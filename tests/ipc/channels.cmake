@@ -3,6 +3,7 @@
 add_executable(test_ipc_channels
   test_channel_conformance.cpp
   test_deadline.cpp
+  test_fault_injection.cpp
   test_message_queue.cpp
   test_shared_memory.cpp
   test_shm_channel.cpp

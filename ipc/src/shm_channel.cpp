@@ -283,7 +283,13 @@ Result<ChannelPair> make_shm_pair(const ChannelOptions& options) {
   if (!capacity) return std::unexpected(capacity.error());
   const std::size_t region = ring_region_bytes(*capacity);
   auto memory = SharedMemory::create(2 * region);
-  if (!memory) return std::unexpected(memory.error());
+  if (!memory) {
+    SysError e = memory.error();
+    if (e.code == ENOSPC || e.code == ENOMEM)
+      e.hint = "no space in /dev/shm for the channel (" + describe_bytes(2 * region) +
+               "): try --transport pipe";
+    return std::unexpected(std::move(e));
+  }
   init_ring(memory->data(), *capacity);
   init_ring(memory->data() + region, *capacity);
   auto segment = std::make_shared<ShmSegment>();

@@ -87,8 +87,10 @@ struct ChannelOptions {
 // A process forked later inherits whatever ends exist at that moment and should destroy those
 // it does not use, for the same reason. Named objects (mq, shm) are unlinked before this
 // returns, so nothing is left in /dev/shm or /dev/mqueue whatever happens next.
-// `options` applies to shm only. Any thread; errors: ENOMEM/EMFILE and the like from the OS,
-// EINVAL for an shm ring over 1 GiB.
+// `options` applies to shm only. Any thread; errors: ENOMEM/EMFILE and the like from the OS
+// (with a hint that names the limit that was reached: SysError::hint), EINVAL for an shm ring
+// over 1 GiB. The shm segment is reserved in /dev/shm here (ENOSPC when it does not fit),
+// never found missing later.
 struct ChannelPair {
   std::unique_ptr<Channel> first;
   std::unique_ptr<Channel> second;

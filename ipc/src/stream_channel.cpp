@@ -46,8 +46,13 @@ Result<void> set_nonblocking(int fd) {
 
 }  // namespace
 
-StreamChannel::StreamChannel(UniqueFd read_fd, UniqueFd write_fd, Transport transport)
-    : read_fd_(std::move(read_fd)), write_fd_(std::move(write_fd)), transport_(transport) {}
+StreamChannel::StreamChannel(UniqueFd read_fd, UniqueFd write_fd, Transport transport,
+                             std::size_t max_message_bytes)
+    : read_fd_(std::move(read_fd)),
+      write_fd_(std::move(write_fd)),
+      transport_(transport),
+      max_message_bytes_(max_message_bytes),
+      frame_(max_message_bytes) {}
 
 Result<void> StreamChannel::write_all(std::span<const std::byte> header,
                                       std::span<const std::byte> body, Deadline deadline) {
@@ -97,6 +102,8 @@ Result<void> StreamChannel::write_all(std::span<const std::byte> header,
 
 Result<void> StreamChannel::send(std::span<const std::byte> message, Deadline deadline) {
   if (send_broken_) return sys_failure("send", "broken channel", EPIPE);
+  if (message.size() > max_message_bytes_)
+    return message_too_large("send", message.size(), max_message_bytes_);
   std::byte header[kHeaderSize];
   encode_length(message.size(), header);
   return write_all(header, message, deadline);
@@ -131,7 +138,7 @@ Result<bool> StreamChannel::receive(Bytes& out, Deadline deadline) {
   });
 }
 
-Result<ChannelPair> make_pipe_pair() {
+Result<ChannelPair> make_pipe_pair(const ChannelOptions& options) {
   // A pipe write to a reader that has exited must fail with EPIPE, not kill the writer.
   ::signal(SIGPIPE, SIG_IGN);
   int ab[2], ba[2];
@@ -146,11 +153,11 @@ Result<ChannelPair> make_pipe_pair() {
   ::fcntl(ab[1], F_SETPIPE_SZ, kPipeBytes);
   ::fcntl(ba[1], F_SETPIPE_SZ, kPipeBytes);
   return ChannelPair{
-      std::make_unique<StreamChannel>(std::move(ba_read), std::move(ab_write), Transport::pipe),
-      std::make_unique<StreamChannel>(std::move(ab_read), std::move(ba_write), Transport::pipe)};
+      std::make_unique<StreamChannel>(std::move(ba_read), std::move(ab_write), Transport::pipe, options.max_message_bytes),
+      std::make_unique<StreamChannel>(std::move(ab_read), std::move(ba_write), Transport::pipe, options.max_message_bytes)};
 }
 
-Result<ChannelPair> make_unix_pair() {
+Result<ChannelPair> make_unix_pair(const ChannelOptions& options) {
   int sv[2];
   auto r = sys_call("socketpair", "AF_UNIX", [&] {
     return ::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv);
@@ -158,11 +165,11 @@ Result<ChannelPair> make_unix_pair() {
   if (!r) return std::unexpected(r.error());
   UniqueFd a(sv[0]), b(sv[1]);
   return ChannelPair{
-      std::make_unique<StreamChannel>(std::move(a), UniqueFd{}, Transport::unix_socket),
-      std::make_unique<StreamChannel>(std::move(b), UniqueFd{}, Transport::unix_socket)};
+      std::make_unique<StreamChannel>(std::move(a), UniqueFd{}, Transport::unix_socket, options.max_message_bytes),
+      std::make_unique<StreamChannel>(std::move(b), UniqueFd{}, Transport::unix_socket, options.max_message_bytes)};
 }
 
-Result<ChannelPair> make_tcp_pair() {
+Result<ChannelPair> make_tcp_pair(const ChannelOptions& options) {
   auto listener = sys_call("socket", "AF_INET", [] {
     return ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   });
@@ -208,8 +215,8 @@ Result<ChannelPair> make_tcp_pair() {
     if (auto r = set_nonblocking(fd); !r) return std::unexpected(r.error());
   }
   return ChannelPair{
-      std::make_unique<StreamChannel>(std::move(client_fd), UniqueFd{}, Transport::tcp),
-      std::make_unique<StreamChannel>(std::move(server_fd), UniqueFd{}, Transport::tcp)};
+      std::make_unique<StreamChannel>(std::move(client_fd), UniqueFd{}, Transport::tcp, options.max_message_bytes),
+      std::make_unique<StreamChannel>(std::move(server_fd), UniqueFd{}, Transport::tcp, options.max_message_bytes)};
 }
 
 }  // namespace forkpool::ipc::detail

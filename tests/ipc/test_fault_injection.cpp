@@ -1,5 +1,5 @@
-// Faults injected through sys_call: the mechanism itself, and the retry loops of the channels
-// it makes reachable.
+// Faults injected through sys_call: the mechanism itself, and every failure path of channel
+// creation and of the retry loops it makes reachable.
 
 #include "forkpool/ipc/fault_injection.hpp"
 
@@ -88,6 +88,41 @@ TEST_P(FaultsPerTransport, EagainFromSendAndReceiveCallsIsWaitedOut) {
 INSTANTIATE_TEST_SUITE_P(CopyingTransports, FaultsPerTransport,
                          ::testing::Values(ipc::Transport::pipe, ipc::Transport::unix_socket,
                                            ipc::Transport::tcp, ipc::Transport::mq),
+                         [](const auto& info) { return std::string(ipc::to_string(info.param)); });
+
+class CreationFaults : public LeakCheckedTest, public ::testing::WithParamInterface<ipc::Transport> {};
+
+// Each OS call of make_channel_pair fails in turn (ENOMEM, then EMFILE): every one is an error
+// or a pair that works, and none leaks a descriptor, a name in /dev/shm or /dev/mqueue (the
+// fixture checks). The loop ends when a run meets no fault: every call has been failed once.
+TEST_P(CreationFaults, EveryFailingCallIsAnErrorOrAWorkingPairAndLeaksNothing) {
+  for (int code : {ENOMEM, EMFILE}) {
+    unsigned failed_paths = 0;
+    for (unsigned n = 0;; ++n) {
+      ASSERT_LT(n, 500u) << "make_channel_pair makes no end of calls";
+      InjectedFault fault("*", code, n, 1);
+      auto pair = ipc::make_channel_pair(GetParam(), {.shm_ring_bytes = 4096});
+      if (fault.hits() == 0) {
+        ASSERT_TRUE(pair.has_value()) << pair.error().message();
+        break;
+      }
+      if (!pair) {
+        ++failed_paths;
+        EXPECT_EQ(pair.error().code, code) << "call " << n << ": " << pair.error().message();
+        continue;
+      }
+      // The failure was survived (a smaller queue, a yield skipped): the pair must work.
+      Bytes got;
+      ASSERT_TRUE(pair->first->send(pattern(100, n), Deadline::after(20s))) << "call " << n;
+      auto r = pair->second->receive(got, Deadline::after(20s));
+      ASSERT_TRUE(r && *r) << "call " << n;
+      EXPECT_TRUE(got == pattern(100, n));
+    }
+    EXPECT_GT(failed_paths, 0u);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(AllTransports, CreationFaults, ::testing::ValuesIn(ipc::kAllTransports),
                          [](const auto& info) { return std::string(ipc::to_string(info.param)); });
 
 }  // namespace

@@ -27,10 +27,10 @@ std::optional<Transport> parse_transport(std::string_view name) noexcept {
 
 Result<ChannelPair> make_channel_pair(Transport transport, const ChannelOptions& options) {
   switch (transport) {
-    case Transport::pipe: return detail::make_pipe_pair();
-    case Transport::unix_socket: return detail::make_unix_pair();
-    case Transport::tcp: return detail::make_tcp_pair();
-    case Transport::mq: return detail::make_mq_pair();
+    case Transport::pipe: return detail::make_pipe_pair(options);
+    case Transport::unix_socket: return detail::make_unix_pair(options);
+    case Transport::tcp: return detail::make_tcp_pair(options);
+    case Transport::mq: return detail::make_mq_pair(options);
     case Transport::shm: return detail::make_shm_pair(options);
   }
   return sys_failure("make_channel_pair", std::string(to_string(transport)), ENOSYS);

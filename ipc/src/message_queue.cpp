@@ -1,7 +1,9 @@
 #include "forkpool/ipc/message_queue.hpp"
 
 #include <fcntl.h>
+#include <sys/eventfd.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -47,8 +49,9 @@ std::optional<MqLimits> smaller(MqLimits limits, int code) {
     return limits;
   }
   if (code == EMFILE || code == ENOMEM) {
-    // The per-user byte budget (RLIMIT_MSGQUEUE) is spent: fewer slots first, since the size
-    // of one message decides how many chunks a large message needs.
+    // The per-user byte budget (RLIMIT_MSGQUEUE: EMFILE) or kernel memory is short: fewer
+    // slots first, since the size of one message decides how many chunks a large message
+    // needs.
     if (limits.max_messages > 1) {
       limits.max_messages /= 2;
       return limits;
@@ -70,6 +73,46 @@ long depth_within_budget(MqLimits want) {
   const long per_queue = static_cast<long>(budget.rlim_cur / kQueuesPerBudget);
   const long depth = per_queue / (want.message_size + kKernelBytesPerMessage);
   return std::clamp(depth, 1L, want.max_messages);
+}
+
+// mq_open's EMFILE means either of two limits: this process's descriptors (RLIMIT_NOFILE), or
+// the bytes all of this user's queues may take (RLIMIT_MSGQUEUE; the kernel's
+// mqueue_get_inode() reports that one as EMFILE too). True for the first: no descriptor left.
+bool out_of_descriptors() {
+  int fd = ::eventfd(0, EFD_CLOEXEC);
+  if (fd >= 0) {
+    ::close(fd);
+    return false;
+  }
+  return errno == EMFILE;
+}
+
+std::string rlimit_text(int resource, const char* name, const char* unit) {
+  rlimit limit{};
+  if (::getrlimit(resource, &limit) != 0) return name;
+  if (limit.rlim_cur == RLIM_INFINITY) return std::string(name) + " = unlimited";
+  return std::string(name) + " = " + std::to_string(limit.rlim_cur) + unit;
+}
+
+// What a person should read for mq_open's final `code` (after every smaller try), or "".
+std::string mq_open_hint(int code) {
+  switch (code) {
+    case EMFILE:
+      return "the per-user budget for POSIX message queues is used up (" +
+             rlimit_text(RLIMIT_MSGQUEUE, "RLIMIT_MSGQUEUE", " bytes") +
+             ", shared by all of this user's queues): try --transport shm, or raise it with "
+             "ulimit -q";
+    case ENOSPC:
+      return "the system's limit on the number of message queues is reached "
+             "(fs.mqueue.queues_max = " +
+             std::to_string(read_proc_long("/proc/sys/fs/mqueue/queues_max").value_or(0)) +
+             "): try --transport shm";
+    case EINVAL:
+      return "the system refuses even small message queues (fs.mqueue.msg_max, msgsize_max): "
+             "try --transport shm";
+    default:
+      return limit_hint(code);
+  }
 }
 
 }  // namespace
@@ -104,11 +147,15 @@ Result<UnlinkedQueue> create_unlinked_queue() {
     if (!sender) {
       int code = sender.error().code;
       if (code == EEXIST && ++name_attempts < kNameAttempts) continue;
-      if (auto next = smaller(want, code)) {
+      // Out of descriptors, a smaller queue needs one just the same.
+      const bool no_fd = code == EMFILE && out_of_descriptors();
+      if (auto next = no_fd ? std::nullopt : smaller(want, code)) {
         want = *next;
         continue;
       }
-      return std::unexpected(sender.error());
+      SysError e = sender.error();
+      e.hint = no_fd ? limit_hint(EMFILE) : mq_open_hint(code);
+      return std::unexpected(std::move(e));
     }
     UnlinkedQueue out;
     out.sender.reset(*sender);

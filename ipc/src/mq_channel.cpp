@@ -19,14 +19,15 @@ std::string queue_name(const MessageQueue& q) { return "mqd " + std::to_string(q
 
 Result<std::unique_ptr<MqChannel>> MqChannel::create(MessageQueue send_q, long send_size,
                                                      MessageQueue recv_q, long recv_size,
-                                                     PeerLink link) {
+                                                     PeerLink link, std::size_t max_message_bytes) {
   // The first chunk must hold the length and at least one byte of payload.
   if (send_size <= static_cast<long>(kLengthPrefixSize) ||
       recv_size <= static_cast<long>(kLengthPrefixSize))
     return sys_failure("mq_getattr", "mq_msgsize too small for a length prefix", EMSGSIZE);
   auto epoll = make_wait_epoll(recv_q.get(), link);
   if (!epoll) return std::unexpected(epoll.error());
-  std::unique_ptr<MqChannel> ch(new MqChannel());
+  std::unique_ptr<MqChannel> ch(new MqChannel(static_cast<std::size_t>(recv_size), max_message_bytes));
+  ch->max_message_bytes_ = max_message_bytes;
   ch->send_q_ = std::move(send_q);
   ch->recv_q_ = std::move(recv_q);
   ch->send_size_ = static_cast<std::size_t>(send_size);
@@ -41,9 +42,11 @@ Result<std::unique_ptr<MqChannel>> MqChannel::create(MessageQueue send_q, long s
 Result<void> MqChannel::send_chunk(const std::byte* data, std::size_t size, Deadline deadline) {
   const char* bytes = reinterpret_cast<const char*>(data);
   for (;;) {
-    if (::mq_send(send_q_.get(), bytes, size, 0) == 0) return {};
-    if (errno == EINTR) continue;
-    if (errno != EAGAIN) return sys_failure("mq_send", queue_name(send_q_));
+    auto sent = sys_call_expecting({EAGAIN}, "mq_send", [&] { return queue_name(send_q_); },
+                                   [&] { return ::mq_send(send_q_.get(), bytes, size, 0); });
+    if (!sent) return std::unexpected(sent.error());
+    if (*sent) return {};
+    // The queue is full.
     auto w = wait_or_peer_gone(send_q_.get(), POLLOUT, link_, deadline);
     if (!w) return std::unexpected(w.error());
     if (*w == WaitOutcome::peer_gone)
@@ -53,6 +56,8 @@ Result<void> MqChannel::send_chunk(const std::byte* data, std::size_t size, Dead
 
 Result<void> MqChannel::send(std::span<const std::byte> message, Deadline deadline) {
   if (send_broken_) return sys_failure("mq_send", "broken channel", EPIPE);
+  if (message.size() > max_message_bytes_)
+    return message_too_large("mq_send", message.size(), max_message_bytes_);
   std::size_t first = std::min(message.size(), send_size_ - kLengthPrefixSize);
   encode_length(message.size(), send_scratch_.data());
   if (first > 0) std::memcpy(send_scratch_.data() + kLengthPrefixSize, message.data(), first);
@@ -72,11 +77,13 @@ Result<void> MqChannel::send(std::span<const std::byte> message, Deadline deadli
 Result<std::optional<std::size_t>> MqChannel::receive_chunk(std::byte* buf, Deadline deadline) {
   bool peer_gone = false;
   for (;;) {
-    ssize_t n = ::mq_receive(recv_q_.get(), reinterpret_cast<char*>(buf), recv_size_, nullptr);
-    if (n >= 0) return static_cast<std::size_t>(n);
-    if (errno == EINTR) continue;
-    if (errno != EAGAIN) return sys_failure("mq_receive", queue_name(recv_q_));
-    // Everything the peer sent before it went is in the queue: empty now means the end.
+    auto n = sys_call_expecting({EAGAIN}, "mq_receive", [&] { return queue_name(recv_q_); }, [&] {
+      return ::mq_receive(recv_q_.get(), reinterpret_cast<char*>(buf), recv_size_, nullptr);
+    });
+    if (!n) return std::unexpected(n.error());
+    if (*n) return static_cast<std::size_t>(**n);
+    // The queue is empty. Everything the peer sent before it went is in the queue: empty now
+    // means the end.
     if (peer_gone) return std::optional<std::size_t>{};
     auto w = wait_or_peer_gone(recv_q_.get(), POLLIN, link_, deadline);
     if (!w) return std::unexpected(w.error());
@@ -85,43 +92,28 @@ Result<std::optional<std::size_t>> MqChannel::receive_chunk(std::byte* buf, Dead
 }
 
 Result<bool> MqChannel::receive(Bytes& out, Deadline deadline) {
-  if (!in_message_) {
-    auto n = receive_chunk(recv_scratch_.data(), deadline);
-    if (!n) return std::unexpected(n.error());
-    if (!*n) return false;
-    if (**n < kLengthPrefixSize)
-      return sys_failure("mq_receive", queue_name(recv_q_) + ", chunk without length", EBADMSG);
-    std::uint64_t total = decode_length(recv_scratch_.data());
-    std::size_t first = **n - kLengthPrefixSize;
-    if (first > total)
-      return sys_failure("mq_receive", queue_name(recv_q_) + ", chunk past length", EBADMSG);
-    pending_.resize(total);
-    if (first > 0) std::memcpy(pending_.data(), recv_scratch_.data() + kLengthPrefixSize, first);
-    got_ = first;
-    in_message_ = true;
-  }
-  while (got_ < pending_.size()) {
-    std::size_t left = pending_.size() - got_;
-    // mq_receive needs room for a whole queue message: receive straight into the message
-    // while that much is left, through recv_scratch_ for the tail.
-    bool direct = left >= recv_size_;
-    std::byte* buf = direct ? pending_.data() + got_ : recv_scratch_.data();
+  if (auto ok = assembler_.usable(); !ok) return std::unexpected(ok.error());
+  for (;;) {
+    const bool first = !assembler_.in_message();
+    // mq_receive needs room for a whole queue message: the assembler hands out room in the
+    // message itself while that much is left, recv_scratch_ for the first chunk and the tail.
+    std::byte* buf = assembler_.next_buffer(recv_scratch_.data());
     auto n = receive_chunk(buf, deadline);
     if (!n) return std::unexpected(n.error());
-    if (!*n) return sys_failure("mq_receive", queue_name(recv_q_) + ", peer gone mid-message",
-                                ECONNRESET);
-    if (**n > left)
-      return sys_failure("mq_receive", queue_name(recv_q_) + ", chunk past length", EBADMSG);
-    if (!direct) std::memcpy(pending_.data() + got_, recv_scratch_.data(), **n);
-    got_ += **n;
+    if (!*n) {
+      if (first) return false;
+      return sys_failure("mq_receive", queue_name(recv_q_) + ", peer gone mid-message", ECONNRESET);
+    }
+    auto whole = assembler_.accept(recv_scratch_.data(), **n);
+    if (!whole) return std::unexpected(whole.error());
+    if (*whole) {
+      assembler_.take(out);
+      return true;
+    }
   }
-  in_message_ = false;
-  out.swap(pending_);
-  pending_.clear();
-  return true;
 }
 
-Result<ChannelPair> make_mq_pair() {
+Result<ChannelPair> make_mq_pair(const ChannelOptions& options) {
   auto a_to_b = create_unlinked_queue();
   if (!a_to_b) return std::unexpected(a_to_b.error());
   auto b_to_a = create_unlinked_queue();
@@ -130,11 +122,11 @@ Result<ChannelPair> make_mq_pair() {
   if (!links) return std::unexpected(links.error());
   auto first = MqChannel::create(std::move(a_to_b->sender), a_to_b->limits.message_size,
                                  std::move(b_to_a->receiver), b_to_a->limits.message_size,
-                                 std::move(links->first));
+                                 std::move(links->first), options.max_message_bytes);
   if (!first) return std::unexpected(first.error());
   auto second = MqChannel::create(std::move(b_to_a->sender), b_to_a->limits.message_size,
                                   std::move(a_to_b->receiver), a_to_b->limits.message_size,
-                                  std::move(links->second));
+                                  std::move(links->second), options.max_message_bytes);
   if (!second) return std::unexpected(second.error());
   return ChannelPair{std::move(*first), std::move(*second)};
 }

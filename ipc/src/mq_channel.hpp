@@ -4,13 +4,13 @@
 #include "forkpool/ipc/channel.hpp"
 #include "forkpool/ipc/message_queue.hpp"
 #include "forkpool/ipc/unique_fd.hpp"
+#include "mq_chunks.hpp"
 #include "peer_link.hpp"
 
 namespace forkpool::ipc::detail {
 
 // One end: sends on one queue, receives on the other. A message is one or more queue messages
-// of at most mq_msgsize bytes; the first starts with the total length (8 bytes, little
-// endian), the rest carry the payload that follows, so nothing is ever truncated. Queues are
+// of at most mq_msgsize bytes (ChunkAssembler), so nothing is ever truncated. Queues are
 // non-blocking; waits poll the queue together with the PeerLink, so deadlines hold and a peer
 // that exits is seen. Receive state survives a deadline; a send cut short mid-message breaks
 // the sending side (EPIPE afterwards). wait_fd() is an epoll fd over the receive queue and the
@@ -20,7 +20,8 @@ class MqChannel final : public Channel {
   // Takes the sender of one queue and the receiver of the other, with their message sizes.
   static Result<std::unique_ptr<MqChannel>> create(MessageQueue send_q, long send_size,
                                                    MessageQueue recv_q, long recv_size,
-                                                   PeerLink link);
+                                                   PeerLink link,
+                                                   std::size_t max_message_bytes = kDefaultMaxMessageBytes);
 
   Result<void> send(std::span<const std::byte> message, Deadline deadline) override;
   Result<bool> receive(Bytes& out, Deadline deadline) override;
@@ -28,7 +29,8 @@ class MqChannel final : public Channel {
   [[nodiscard]] Transport transport() const noexcept override { return Transport::mq; }
 
  private:
-  MqChannel() = default;
+  MqChannel(std::size_t recv_size, std::size_t max_message_bytes) noexcept
+      : assembler_(recv_size, max_message_bytes) {}
   Result<void> send_chunk(const std::byte* data, std::size_t size, Deadline deadline);
   // Size of the queue message received into `buf` (room for recv_size_ bytes), or nothing
   // when the queue is empty and the peer is gone.
@@ -45,13 +47,12 @@ class MqChannel final : public Channel {
   Bytes send_scratch_;
   Bytes recv_scratch_;
   bool send_broken_ = false;
+  std::size_t max_message_bytes_ = 0;
 
   // Receive state that survives a deadline.
-  bool in_message_ = false;
-  std::size_t got_ = 0;
-  Bytes pending_;
+  ChunkAssembler assembler_;
 };
 
-Result<ChannelPair> make_mq_pair();
+Result<ChannelPair> make_mq_pair(const ChannelOptions& options);
 
 }  // namespace forkpool::ipc::detail

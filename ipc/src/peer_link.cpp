@@ -29,7 +29,8 @@ Result<WaitOutcome> wait_or_peer_gone(int fd, short events, const PeerLink& link
   pollfd fds[2] = {{fd, events, 0}, {link.hangup_fd(), POLLIN, 0}};
   for (;;) {
     int timeout = deadline.poll_timeout_ms();
-    auto r = sys_call("poll", "fd " + std::to_string(fd), [&] { return ::poll(fds, 2, timeout); });
+    auto r = sys_call("poll", [fd] { return "fd " + std::to_string(fd); },
+                      [&] { return ::poll(fds, 2, timeout); });
     if (!r) return std::unexpected(r.error());
     if (fds[0].revents != 0) return WaitOutcome::ready;
     if (fds[1].revents != 0) return WaitOutcome::peer_gone;

@@ -5,6 +5,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <utility>
 
@@ -21,6 +22,17 @@ std::string random_object_name() {
            reinterpret_cast<std::uintptr_t>(&bits);
   char buf[64];
   std::snprintf(buf, sizeof buf, "/forkpool-%d-%016llx", static_cast<int>(::getpid()), bits);
+  return buf;
+}
+
+std::string describe_bytes(std::size_t bytes) {
+  char buf[32];
+  if (bytes >= (std::size_t{1} << 30))
+    std::snprintf(buf, sizeof buf, "%.1f GiB", static_cast<double>(bytes) / (1 << 30));
+  else if (bytes >= (std::size_t{1} << 20))
+    std::snprintf(buf, sizeof buf, "%.1f MiB", static_cast<double>(bytes) / (1 << 20));
+  else
+    std::snprintf(buf, sizeof buf, "%zu bytes", bytes);
   return buf;
 }
 
@@ -44,6 +56,22 @@ Result<SharedMemory> SharedMemory::create(std::size_t bytes) {
         });
         !r)
       return std::unexpected(r.error());
+    // tmpfs gives pages only when they are touched, and a page it cannot give is a SIGBUS then,
+    // in whichever process touches it, long after this returned. Reserving them now makes a
+    // full /dev/shm an error here, before any work.
+    if (auto r = sys_call("posix_fallocate", name, [&] {
+          // Returns the error instead of setting errno.
+          int code = ::posix_fallocate(owned.get(), 0, static_cast<off_t>(length));
+          if (code == 0) return 0;
+          errno = code;
+          return -1;
+        });
+        !r) {
+      SysError e = r.error();
+      if (e.code == ENOSPC || e.code == ENOMEM)
+        e.hint = "no space in /dev/shm for " + describe_bytes(length) + " of shared memory";
+      return std::unexpected(std::move(e));
+    }
     auto map = sys_call("mmap", name, [&] {
       return ::mmap(nullptr, length, PROT_READ | PROT_WRITE, MAP_SHARED, owned.get(), 0);
     });

@@ -53,7 +53,8 @@ Result<UniqueFd> make_eventfd() {
 
 Result<std::unique_ptr<ShmChannel>> ShmChannel::create(std::shared_ptr<ShmSegment> segment,
                                                        int send_ring, PeerLink link,
-                                                       std::chrono::nanoseconds spin) {
+                                                       std::chrono::nanoseconds spin,
+                                                       std::size_t max_message_bytes) {
   const int recv_ring = 1 - send_ring;
   const std::size_t region = segment->memory.size() / 2;
   auto tx = RingView::attach(segment->memory.data() + send_ring * region, region);
@@ -73,11 +74,8 @@ Result<std::unique_ptr<ShmChannel>> ShmChannel::create(std::shared_ptr<ShmSegmen
   ch->link_ = std::move(link);
   ch->wait_epoll_ = std::move(*epoll);
   ch->spin_ = std::max(spin, std::chrono::nanoseconds::zero());
-  ch->tx_head_ = ch->tx_.head_acquire();
-  ch->tx_tail_seen_ = ch->tx_.tail_acquire();
-  ch->rx_tail_ = ch->rx_head_seen_ = ch->rx_.tail_acquire();
-  ch->tx_message_head_ = ch->tx_message_tail_seen_ = ch->tx_.message_tail_acquire();
-  ch->rx_message_tail_ = ch->rx_.message_tail_acquire();
+  ch->writer_ = RingWriter(*tx, max_message_bytes);
+  ch->reader_ = RingReader(*rx, max_message_bytes);
   return ch;
 }
 
@@ -118,79 +116,9 @@ Result<void> ShmChannel::wait_for_space(HasSpace has_space, Deadline deadline) {
 }
 
 Result<void> ShmChannel::send(std::span<const std::byte> message, Deadline deadline) {
-  if (send_broken_) return sys_failure("shm send", "broken channel", EPIPE);
-  if (tx_message_head_ - tx_message_tail_seen_ >= kSlotCount) {
-    auto has_slot = [&] {
-      tx_message_tail_seen_ = tx_.message_tail_acquire();
-      return tx_message_head_ - tx_message_tail_seen_ < kSlotCount;
-    };
-    // Nothing of the message is out yet: a timeout here leaves the channel usable.
-    if (auto w = wait_for_space(has_slot, deadline); !w) return w;
-  }
-  if (message.size() > kSlotPayload) return send_streamed(message, deadline);
-  const bool sleeping = tx_.commit_small(tx_message_head_, message.data(), message.size());
-  ++tx_message_head_;
-  if (sleeping) return wake(tx_data_ready_);
-  return {};
-}
-
-Result<void> ShmChannel::send_streamed(std::span<const std::byte> message, Deadline deadline) {
-  std::byte header[kLengthPrefixSize];
-  encode_length(message.size(), header);
-  const std::span<const std::byte> parts[2] = {header, message};
-  std::size_t part = 0, offset = 0;
-  std::size_t remaining = kLengthPrefixSize + message.size();
-  const std::uint64_t cap = tx_.capacity();
-  bool started = false;
-  for (;;) {
-    std::uint64_t free = cap - (tx_head_ - tx_tail_seen_);
-    if (free < remaining) {
-      tx_tail_seen_ = tx_.tail_acquire();
-      free = cap - (tx_head_ - tx_tail_seen_);
-    }
-    const std::uint64_t before = tx_head_;
-    while (remaining > 0 && free > 0) {
-      if (offset == parts[part].size()) {
-        ++part;
-        offset = 0;
-        continue;
-      }
-      std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(free, parts[part].size() - offset));
-      tx_.copy_in(tx_head_, parts[part].data() + offset, n);
-      tx_head_ += n;
-      offset += n;
-      free -= n;
-      remaining -= n;
-    }
-    if (tx_head_ != before) {
-      // The first bytes go out with the slot's commit, so a consumer that takes the slot
-      // always finds the length's first byte behind it.
-      bool sleeping;
-      if (started) {
-        sleeping = tx_.publish_head(tx_head_);
-      } else {
-        sleeping = tx_.commit_streamed(tx_message_head_, tx_head_);
-        ++tx_message_head_;
-        started = true;
-      }
-      if (sleeping) {
-        if (auto r = wake(tx_data_ready_); !r) {
-          send_broken_ = remaining > 0;
-          return r;
-        }
-      }
-    }
-    if (remaining == 0) return {};
-    auto has_space = [&] {
-      tx_tail_seen_ = tx_.tail_acquire();
-      return tx_head_ - tx_tail_seen_ < cap;
-    };
-    if (auto w = wait_for_space(has_space, deadline); !w) {
-      // Part of the message is in the ring: the stream cannot be resynchronised.
-      if (started) send_broken_ = true;
-      return w;
-    }
-  }
+  return writer_.send(
+      message, [&](auto has_space) { return wait_for_space(has_space, deadline); },
+      [&] { return wake(tx_data_ready_); });
 }
 
 template <class HasData>
@@ -218,64 +146,10 @@ Result<bool> ShmChannel::wait_for_data(HasData has_data, Deadline deadline) {
   }
 }
 
-Result<bool> ShmChannel::read_into(std::byte* buf, std::size_t size, std::size_t& got,
-                                   Deadline deadline, bool eof_ok) {
-  while (got < size) {
-    std::uint64_t avail = rx_head_seen_ - rx_tail_;
-    if (avail == 0) {
-      rx_head_seen_ = rx_.head_acquire();
-      avail = rx_head_seen_ - rx_tail_;
-    }
-    if (avail == 0) {
-      auto has_data = [&] {
-        rx_head_seen_ = rx_.head_acquire();
-        return rx_head_seen_ != rx_tail_;
-      };
-      auto w = wait_for_data(has_data, deadline);
-      if (!w) return std::unexpected(w.error());
-      if (!*w) {
-        if (eof_ok && got == 0) return false;
-        return sys_failure("shm receive", "peer gone mid-message", ECONNRESET);
-      }
-      continue;
-    }
-    std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(avail, size - got));
-    rx_.copy_out(rx_tail_, buf + got, n);
-    rx_tail_ += n;
-    got += n;
-    if (rx_.publish_tail(rx_tail_)) {
-      if (auto r = wake(rx_space_ready_); !r) return std::unexpected(r.error());
-    }
-  }
-  return true;
-}
-
 Result<bool> ShmChannel::receive(Bytes& out, Deadline deadline) {
-  if (!rx_streaming_) {
-    std::uint32_t length = 0;
-    auto committed = [&] { return rx_.committed(rx_message_tail_, length); };
-    if (!committed()) {
-      auto w = wait_for_data(committed, deadline);
-      if (!w || !*w) return w;  // an error, or the peer gone with nothing more sent
-    }
-    const std::uint64_t message = rx_message_tail_++;
-    const bool streamed = length == kStreamedMessage;
-    if (!streamed) {
-      out.resize(length);
-      rx_.copy_small_out(message, out.data(), length);
-    }
-    rx_streaming_ = streamed;
-    if (rx_.publish_message_tail(rx_message_tail_)) {
-      if (auto r = wake(rx_space_ready_); !r) return std::unexpected(r.error());
-    }
-    if (!streamed) return true;
-  }
-  auto r = frame_.receive(out, [&](std::byte* buf, std::size_t size, std::size_t& got, bool) {
-    // The slot promised this message: the peer going before its end is no clean end.
-    return read_into(buf, size, got, deadline, /*eof_ok=*/false);
-  });
-  if (r) rx_streaming_ = false;
-  return r;
+  return reader_.receive(
+      out, [&](auto has_data) { return wait_for_data(has_data, deadline); },
+      [&] { return wake(rx_space_ready_); });
 }
 
 Result<ChannelPair> make_shm_pair(const ChannelOptions& options) {
@@ -283,7 +157,13 @@ Result<ChannelPair> make_shm_pair(const ChannelOptions& options) {
   if (!capacity) return std::unexpected(capacity.error());
   const std::size_t region = ring_region_bytes(*capacity);
   auto memory = SharedMemory::create(2 * region);
-  if (!memory) return std::unexpected(memory.error());
+  if (!memory) {
+    SysError e = memory.error();
+    if (e.code == ENOSPC || e.code == ENOMEM)
+      e.hint = "no space in /dev/shm for the channel (" + describe_bytes(2 * region) +
+               "): try --transport pipe";
+    return std::unexpected(std::move(e));
+  }
   init_ring(memory->data(), *capacity);
   init_ring(memory->data() + region, *capacity);
   auto segment = std::make_shared<ShmSegment>();
@@ -298,9 +178,11 @@ Result<ChannelPair> make_shm_pair(const ChannelOptions& options) {
   }
   auto links = PeerLink::make_pair();
   if (!links) return std::unexpected(links.error());
-  auto first = ShmChannel::create(segment, 0, std::move(links->first), options.shm_spin);
+  auto first = ShmChannel::create(segment, 0, std::move(links->first), options.shm_spin,
+                                  options.max_message_bytes);
   if (!first) return std::unexpected(first.error());
-  auto second = ShmChannel::create(std::move(segment), 1, std::move(links->second), options.shm_spin);
+  auto second = ShmChannel::create(std::move(segment), 1, std::move(links->second),
+                                   options.shm_spin, options.max_message_bytes);
   if (!second) return std::unexpected(second.error());
   return ChannelPair{std::move(*first), std::move(*second)};
 }

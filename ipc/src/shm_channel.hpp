@@ -9,6 +9,8 @@
 #include "forkpool/ipc/unique_fd.hpp"
 #include "length_prefix.hpp"
 #include "peer_link.hpp"
+#include "ring_reader.hpp"
+#include "ring_writer.hpp"
 #include "shm_ring.hpp"
 
 namespace forkpool::ipc::detail {
@@ -22,24 +24,25 @@ struct ShmSegment {
   UniqueFd space_ready[2];
 };
 
-// One end: producer on one ring, consumer on the other. Every message takes the ring's next
-// slot: one of at most kSlotPayload bytes travels in the slot itself (the receiver spins on
-// that slot's commit word and finds the payload on the same lines), a larger one is committed
-// as "streamed" and follows as an 8-byte length and the payload through the byte ring, in
-// pieces when it is larger than the ring. A side that finds no message (receive) or no free
-// slot or byte (send) spins for `spin` (checking its deadline), then
-// arms its "sleeping" flag, re-checks, and blocks in poll() on its eventfd and the PeerLink;
-// the other side writes the eventfd only when it finds the flag armed. So a busy channel makes
-// no syscalls and an idle one burns no CPU. A receive that times out leaves the flag armed,
-// which is what makes wait_fd() (an epoll fd over that eventfd and the PeerLink) wake for the
-// next message. Receive state survives a deadline; a send cut short mid-message breaks the
-// sending side (EPIPE afterwards). One sending and one receiving thread per end, as for every
-// Channel.
+// One end: producer on one ring (RingWriter), consumer on the other (RingReader). Every
+// message takes the ring's next slot: one of at most kSlotPayload bytes travels in the slot
+// itself (the receiver spins on that slot's commit word and finds the payload on the same
+// lines), a larger one is committed as "streamed" and follows as an 8-byte length and the
+// payload through the byte ring. A side that finds no message (receive) or no free slot or
+// byte (send) spins for `spin` (checking its deadline), then arms its "sleeping" flag,
+// re-checks, and blocks in poll() on its eventfd and the PeerLink; the other side writes the
+// eventfd only when it finds the flag armed. So a busy channel makes no syscalls and an idle
+// one burns no CPU. A receive that times out leaves the flag armed, which is what makes
+// wait_fd() (an epoll fd over that eventfd and the PeerLink) wake for the next message.
+// Receive state survives a deadline; a send cut short mid-message breaks the sending side
+// (EPIPE afterwards). What the peer wrote into the shared memory is checked before use (see
+// RingReader, RingWriter). One sending and one receiving thread per end, as for every Channel.
 class ShmChannel final : public Channel {
  public:
   static Result<std::unique_ptr<ShmChannel>> create(std::shared_ptr<ShmSegment> segment,
                                                     int send_ring, PeerLink link,
-                                                    std::chrono::nanoseconds spin);
+                                                    std::chrono::nanoseconds spin,
+                                                    std::size_t max_message_bytes = kDefaultMaxMessageBytes);
 
   Result<void> send(std::span<const std::byte> message, Deadline deadline) override;
   Result<bool> receive(Bytes& out, Deadline deadline) override;
@@ -58,9 +61,6 @@ class ShmChannel final : public Channel {
   // not and the peer is gone.
   template <class HasData>
   Result<bool> wait_for_data(HasData has_data, Deadline deadline);
-  Result<void> send_streamed(std::span<const std::byte> message, Deadline deadline);
-  Result<bool> read_into(std::byte* buf, std::size_t size, std::size_t& got, Deadline deadline,
-                         bool eof_ok);
 
   std::shared_ptr<ShmSegment> segment_;
   RingView tx_;
@@ -73,18 +73,8 @@ class ShmChannel final : public Channel {
   UniqueFd wait_epoll_;
   std::chrono::nanoseconds spin_{};
 
-  std::uint64_t tx_head_ = 0;        // producer's own index
-  std::uint64_t tx_tail_seen_ = 0;   // consumer's index as last read
-  std::uint64_t rx_tail_ = 0;        // consumer's own index
-  std::uint64_t rx_head_seen_ = 0;
-  std::uint64_t tx_message_head_ = 0;       // messages committed
-  std::uint64_t tx_message_tail_seen_ = 0;  // slots the consumer freed, as last read
-  std::uint64_t rx_message_tail_ = 0;       // messages taken
-  bool send_broken_ = false;
-
-  // Receive state that survives a deadline: inside a streamed message (its slot taken) or not.
-  bool rx_streaming_ = false;
-  PartialFrame frame_;
+  RingWriter writer_;
+  RingReader reader_;
 };
 
 Result<ChannelPair> make_shm_pair(const ChannelOptions& options);

@@ -56,6 +56,10 @@ Result<RingView> RingView::attach(std::byte* base, std::size_t region_bytes) {
   if (!std::has_single_bit(h->capacity) || h->data_offset > region_bytes ||
       h->capacity > region_bytes - h->data_offset)
     return sys_failure("shm ring", "capacity does not fit the segment", EPROTO);
+  const std::uint64_t head = std::atomic_ref(h->head).load(std::memory_order_acquire);
+  const std::uint64_t tail = std::atomic_ref(h->tail).load(std::memory_order_acquire);
+  if (head - tail > h->capacity)
+    return sys_failure("shm ring", "head and tail more than a ring apart", EPROTO);
   auto* slots = std::launder(reinterpret_cast<RingSlot*>(base + h->slot_offset));
   return RingView(h, slots, base + h->data_offset, h->capacity);
 }

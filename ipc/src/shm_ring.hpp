@@ -94,7 +94,9 @@ void init_ring(std::byte* base, std::uint64_t capacity);
 class RingView {
  public:
   RingView() = default;
-  // Checks magic, version and sizes against the region; EPROTO when they do not match.
+  // Checks magic, version, layout, sizes (against `region_bytes`, the bytes mapped at `base`)
+  // and that head and tail are at most a ring apart; EPROTO when anything does not match.
+  // The values that change later are checked where they are read (RingReader, RingWriter).
   static Result<RingView> attach(std::byte* base, std::size_t region_bytes);
 
   [[nodiscard]] std::uint64_t capacity() const noexcept { return capacity_; }

@@ -28,7 +28,7 @@ Result<void> wait_ready(int fd, short events, Deadline deadline) {
   pollfd p{fd, events, 0};
   for (;;) {
     int timeout = deadline.poll_timeout_ms();
-    auto r = sys_call("poll", fd_name(fd), [&] { return ::poll(&p, 1, timeout); });
+    auto r = sys_call("poll", [fd] { return fd_name(fd); }, [&] { return ::poll(&p, 1, timeout); });
     if (!r) return std::unexpected(r.error());
     if (*r > 0) return {};
     if (deadline.expired()) return sys_failure("poll", fd_name(fd), ETIMEDOUT);
@@ -46,8 +46,13 @@ Result<void> set_nonblocking(int fd) {
 
 }  // namespace
 
-StreamChannel::StreamChannel(UniqueFd read_fd, UniqueFd write_fd, Transport transport)
-    : read_fd_(std::move(read_fd)), write_fd_(std::move(write_fd)), transport_(transport) {}
+StreamChannel::StreamChannel(UniqueFd read_fd, UniqueFd write_fd, Transport transport,
+                             std::size_t max_message_bytes)
+    : read_fd_(std::move(read_fd)),
+      write_fd_(std::move(write_fd)),
+      transport_(transport),
+      max_message_bytes_(max_message_bytes),
+      frame_(max_message_bytes) {}
 
 Result<void> StreamChannel::write_all(std::span<const std::byte> header,
                                       std::span<const std::byte> body, Deadline deadline) {
@@ -59,38 +64,37 @@ Result<void> StreamChannel::write_all(std::span<const std::byte> header,
   int first = 0;  // iov[first] is the first one with bytes left
   std::size_t done = 0;
   const std::size_t total = header.size() + body.size();
+  auto write_some = [&] {
+    if (!is_socket()) return ::writev(fd, iov + first, 2 - first);
+    msghdr msg{};
+    msg.msg_iov = iov + first;
+    msg.msg_iovlen = static_cast<std::size_t>(2 - first);
+    return ::sendmsg(fd, &msg, MSG_NOSIGNAL);
+  };
   while (done < total) {
-    ssize_t n;
-    if (is_socket()) {
-      msghdr msg{};
-      msg.msg_iov = iov + first;
-      msg.msg_iovlen = static_cast<std::size_t>(2 - first);
-      n = ::sendmsg(fd, &msg, MSG_NOSIGNAL);
-    } else {
-      n = ::writev(fd, iov + first, 2 - first);
+    auto n = sys_call_expecting({EAGAIN}, is_socket() ? "sendmsg" : "writev",
+                                [fd] { return fd_name(fd); }, write_some);
+    if (!n) {
+      if (done > 0) send_broken_ = true;
+      return std::unexpected(n.error());
     }
-    if (n >= 0) {
-      done += static_cast<std::size_t>(n);
-      auto left = static_cast<std::size_t>(n);
-      while (first < 2 && left >= iov[first].iov_len) {
-        left -= iov[first].iov_len;
-        ++first;
-      }
-      if (first < 2) {
-        iov[first].iov_base = static_cast<std::byte*>(iov[first].iov_base) + left;
-        iov[first].iov_len -= left;
+    if (!*n) {  // full
+      if (auto w = wait_ready(fd, POLLOUT, deadline); !w) {
+        // A timeout before the first byte leaves the stream intact; anything else does not.
+        if (done > 0 || w.error().code != ETIMEDOUT) send_broken_ = true;
+        return std::unexpected(w.error());
       }
       continue;
     }
-    if (errno == EINTR) continue;
-    if (errno != EAGAIN) {
-      if (done > 0) send_broken_ = true;
-      return sys_failure(is_socket() ? "sendmsg" : "writev", fd_name(fd));
+    done += static_cast<std::size_t>(**n);
+    auto left = static_cast<std::size_t>(**n);
+    while (first < 2 && left >= iov[first].iov_len) {
+      left -= iov[first].iov_len;
+      ++first;
     }
-    if (auto w = wait_ready(fd, POLLOUT, deadline); !w) {
-      // A timeout before the first byte leaves the stream intact; anything else does not.
-      if (done > 0 || w.error().code != ETIMEDOUT) send_broken_ = true;
-      return std::unexpected(w.error());
+    if (first < 2) {
+      iov[first].iov_base = static_cast<std::byte*>(iov[first].iov_base) + left;
+      iov[first].iov_len -= left;
     }
   }
   return {};
@@ -98,6 +102,8 @@ Result<void> StreamChannel::write_all(std::span<const std::byte> header,
 
 Result<void> StreamChannel::send(std::span<const std::byte> message, Deadline deadline) {
   if (send_broken_) return sys_failure("send", "broken channel", EPIPE);
+  if (message.size() > max_message_bytes_)
+    return message_too_large("send", message.size(), max_message_bytes_);
   std::byte header[kHeaderSize];
   encode_length(message.size(), header);
   return write_all(header, message, deadline);
@@ -107,19 +113,21 @@ Result<bool> StreamChannel::read_into(std::byte* buf, std::size_t size, std::siz
                                       Deadline deadline, bool eof_ok) {
   int fd = read_fd_.get();
   while (got < size) {
-    ssize_t n = ::read(fd, buf + got, size - got);
-    if (n > 0) {
-      got += static_cast<std::size_t>(n);
+    auto n = sys_call_expecting({EAGAIN}, "read", [fd] { return fd_name(fd); },
+                                [&] { return ::read(fd, buf + got, size - got); });
+    if (!n) {
+      if (n.error().code == ECONNRESET && eof_ok && got == 0) return false;
+      return std::unexpected(n.error());
+    }
+    if (!*n) {  // nothing to read yet
+      if (auto w = wait_ready(fd, POLLIN, deadline); !w) return std::unexpected(w.error());
       continue;
     }
-    if (n == 0) {
+    if (**n == 0) {
       if (eof_ok && got == 0) return false;
       return sys_failure("read", fd_name(fd) + ", peer closed mid-message", ECONNRESET);
     }
-    if (errno == EINTR) continue;
-    if (errno == ECONNRESET && eof_ok && got == 0) return false;
-    if (errno != EAGAIN) return sys_failure("read", fd_name(fd));
-    if (auto w = wait_ready(fd, POLLIN, deadline); !w) return std::unexpected(w.error());
+    got += static_cast<std::size_t>(**n);
   }
   return true;
 }
@@ -130,7 +138,7 @@ Result<bool> StreamChannel::receive(Bytes& out, Deadline deadline) {
   });
 }
 
-Result<ChannelPair> make_pipe_pair() {
+Result<ChannelPair> make_pipe_pair(const ChannelOptions& options) {
   // A pipe write to a reader that has exited must fail with EPIPE, not kill the writer.
   ::signal(SIGPIPE, SIG_IGN);
   int ab[2], ba[2];
@@ -145,11 +153,11 @@ Result<ChannelPair> make_pipe_pair() {
   ::fcntl(ab[1], F_SETPIPE_SZ, kPipeBytes);
   ::fcntl(ba[1], F_SETPIPE_SZ, kPipeBytes);
   return ChannelPair{
-      std::make_unique<StreamChannel>(std::move(ba_read), std::move(ab_write), Transport::pipe),
-      std::make_unique<StreamChannel>(std::move(ab_read), std::move(ba_write), Transport::pipe)};
+      std::make_unique<StreamChannel>(std::move(ba_read), std::move(ab_write), Transport::pipe, options.max_message_bytes),
+      std::make_unique<StreamChannel>(std::move(ab_read), std::move(ba_write), Transport::pipe, options.max_message_bytes)};
 }
 
-Result<ChannelPair> make_unix_pair() {
+Result<ChannelPair> make_unix_pair(const ChannelOptions& options) {
   int sv[2];
   auto r = sys_call("socketpair", "AF_UNIX", [&] {
     return ::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv);
@@ -157,11 +165,11 @@ Result<ChannelPair> make_unix_pair() {
   if (!r) return std::unexpected(r.error());
   UniqueFd a(sv[0]), b(sv[1]);
   return ChannelPair{
-      std::make_unique<StreamChannel>(std::move(a), UniqueFd{}, Transport::unix_socket),
-      std::make_unique<StreamChannel>(std::move(b), UniqueFd{}, Transport::unix_socket)};
+      std::make_unique<StreamChannel>(std::move(a), UniqueFd{}, Transport::unix_socket, options.max_message_bytes),
+      std::make_unique<StreamChannel>(std::move(b), UniqueFd{}, Transport::unix_socket, options.max_message_bytes)};
 }
 
-Result<ChannelPair> make_tcp_pair() {
+Result<ChannelPair> make_tcp_pair(const ChannelOptions& options) {
   auto listener = sys_call("socket", "AF_INET", [] {
     return ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   });
@@ -207,8 +215,8 @@ Result<ChannelPair> make_tcp_pair() {
     if (auto r = set_nonblocking(fd); !r) return std::unexpected(r.error());
   }
   return ChannelPair{
-      std::make_unique<StreamChannel>(std::move(client_fd), UniqueFd{}, Transport::tcp),
-      std::make_unique<StreamChannel>(std::move(server_fd), UniqueFd{}, Transport::tcp)};
+      std::make_unique<StreamChannel>(std::move(client_fd), UniqueFd{}, Transport::tcp, options.max_message_bytes),
+      std::make_unique<StreamChannel>(std::move(server_fd), UniqueFd{}, Transport::tcp, options.max_message_bytes)};
 }
 
 }  // namespace forkpool::ipc::detail

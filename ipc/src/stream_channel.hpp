@@ -11,10 +11,12 @@ namespace forkpool::ipc::detail {
 // One end over a read fd and a write fd (the same socket for unix/tcp, two pipes for pipe).
 // Both fds are non-blocking; waits use poll() so deadlines hold. A receive interrupted by its
 // deadline keeps what it read and resumes on the next call. A send interrupted by its deadline
-// mid-message leaves the stream unusable, so further sends fail with EPIPE.
+// mid-message leaves the stream unusable, so further sends fail with EPIPE. Messages over
+// `max_message_bytes` are refused both ways (see Channel).
 class StreamChannel final : public Channel {
  public:
-  StreamChannel(UniqueFd read_fd, UniqueFd write_fd, Transport transport);
+  StreamChannel(UniqueFd read_fd, UniqueFd write_fd, Transport transport,
+                std::size_t max_message_bytes = kDefaultMaxMessageBytes);
 
   Result<void> send(std::span<const std::byte> message, Deadline deadline) override;
   Result<bool> receive(Bytes& out, Deadline deadline) override;
@@ -34,13 +36,14 @@ class StreamChannel final : public Channel {
   UniqueFd write_fd_;  // empty for sockets: read_fd_ serves both ways
   Transport transport_;
   bool send_broken_ = false;
+  std::size_t max_message_bytes_;
 
   // Receive state that survives a deadline.
   PartialFrame frame_;
 };
 
-Result<ChannelPair> make_pipe_pair();
-Result<ChannelPair> make_unix_pair();
-Result<ChannelPair> make_tcp_pair();
+Result<ChannelPair> make_pipe_pair(const ChannelOptions& options);
+Result<ChannelPair> make_unix_pair(const ChannelOptions& options);
+Result<ChannelPair> make_tcp_pair(const ChannelOptions& options);
 
 }  // namespace forkpool::ipc::detail

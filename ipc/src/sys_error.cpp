@@ -1,5 +1,7 @@
 #include "forkpool/ipc/sys_error.hpp"
 
+#include <sys/resource.h>
+
 #include <cerrno>
 #include <cstring>
 
@@ -10,11 +12,28 @@ std::string SysError::message() const {
   if (!subject.empty()) out += "(" + subject + ")";
   out += ": ";
   out += std::strerror(code);
-  return out;
+  if (hint.empty()) return out;
+  return hint + " (" + out + ")";
+}
+
+std::string limit_hint(int code) {
+  if (code == EMFILE) {
+    rlimit files{};
+    std::string limit = "RLIMIT_NOFILE";
+    if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY)
+      limit += " = " + std::to_string(files.rlim_cur);
+    return "too many open files: this process has used up its descriptors (" + limit +
+           "): raise the limit with ulimit -n";
+  }
+  if (code == ENFILE)
+    return "the system's table of open files is full (fs.file-max): close other programs' "
+           "files or raise fs.file-max";
+  return {};
 }
 
 std::unexpected<SysError> sys_failure(std::string call, std::string subject, int code) {
-  return std::unexpected(SysError{std::move(call), std::move(subject), code < 0 ? errno : code});
+  if (code < 0) code = errno;
+  return std::unexpected(SysError{std::move(call), std::move(subject), code, limit_hint(code)});
 }
 
 }  // namespace forkpool::ipc

@@ -2,12 +2,17 @@
 
 #include "forkpool/ipc/message_queue.hpp"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cstdio>
 #include <fstream>
 #include <vector>
 #include <utility>
 
 #include "common/leak_check.hpp"
 #include "forkpool/ipc/channel.hpp"
+#include "forkpool/ipc/fault_injection.hpp"
 #include "ipc/channel_test_support.hpp"
 
 namespace forkpool::testing {
@@ -121,6 +126,58 @@ TEST_F(MessageQueueTest, ReceiveCutShortMidMessageResumes) {
   ASSERT_TRUE(*r);
   EXPECT_TRUE(got == sent);
   EXPECT_EQ(child.wait(), 0);
+}
+
+// mq_open's EMFILE is the per-user RLIMIT_MSGQUEUE budget (the kernel's mqueue_get_inode), not
+// "Too many open files": the message names the limit, its value and what to do.
+TEST_F(MessageQueueTest, ASpentQueueBudgetIsNamedWithItsValueAndWhatToDo) {
+  ForkedChild child([] {
+    rlimit none{0, 0};
+    if (::getrlimit(RLIMIT_MSGQUEUE, &none) != 0) return 10;
+    none.rlim_cur = 0;
+    if (::setrlimit(RLIMIT_MSGQUEUE, &none) != 0) return 10;
+    auto pair = ipc::make_channel_pair(ipc::Transport::mq);
+    if (pair) return 2;
+    if (pair.error().code != EMFILE) return 3;
+    const std::string m = pair.error().message();
+    for (const char* part : {"RLIMIT_MSGQUEUE = 0 bytes", "ulimit -q", "--transport shm"})
+      if (m.find(part) == std::string::npos) {
+        std::fprintf(stderr, "%s\n", m.c_str());
+        return 4;
+      }
+    return 0;
+  });
+  EXPECT_EQ(child.wait(), 0) << "2: created, 3: not EMFILE, 4: the message does not say which limit";
+}
+
+TEST_F(MessageQueueTest, OutOfDescriptorsIsNamedAsSuchNotAsTheQueueBudget) {
+  ForkedChild child([] {
+    rlimit files{};
+    if (::getrlimit(RLIMIT_NOFILE, &files) != 0) return 10;
+    files.rlim_cur = 64;
+    if (::setrlimit(RLIMIT_NOFILE, &files) != 0) return 10;
+    while (::dup(2) >= 0) {  // every descriptor taken
+    }
+    auto pair = ipc::make_channel_pair(ipc::Transport::mq);
+    if (pair) return 2;
+    if (pair.error().code != EMFILE) return 3;
+    const std::string m = pair.error().message();
+    if (m.find("RLIMIT_NOFILE = 64") == std::string::npos || m.find("ulimit -n") == std::string::npos ||
+        m.find("RLIMIT_MSGQUEUE") != std::string::npos) {
+      std::fprintf(stderr, "%s\n", m.c_str());
+      return 4;
+    }
+    return 0;
+  });
+  EXPECT_EQ(child.wait(), 0) << "2: created, 3: not EMFILE, 4: the message names the wrong limit";
+}
+
+TEST_F(MessageQueueTest, TheSystemsQueueLimitIsNamed) {
+  ipc::InjectedFault full("mq_open", ENOSPC);
+  auto q = ipc::create_unlinked_queue();
+  ASSERT_FALSE(q.has_value());
+  EXPECT_EQ(q.error().code, ENOSPC);
+  EXPECT_NE(q.error().message().find("fs.mqueue.queues_max"), std::string::npos) << q.error().message();
 }
 
 TEST_F(MessageQueueTest, ManyChannelsAtOnceFitTheUserBudget) {

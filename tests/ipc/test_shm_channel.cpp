@@ -6,6 +6,7 @@
 
 #include "common/leak_check.hpp"
 #include "forkpool/ipc/channel.hpp"
+#include "forkpool/ipc/fault_injection.hpp"
 #include "ipc/channel_test_support.hpp"
 
 namespace forkpool::testing {
@@ -115,6 +116,16 @@ TEST_F(ShmChannelTest, AbsurdRingSizeIsAnError) {
   auto pair = ipc::make_channel_pair(ipc::Transport::shm, {.shm_ring_bytes = std::size_t{1} << 40});
   ASSERT_FALSE(pair.has_value());
   EXPECT_EQ(pair.error().code, EINVAL);
+}
+
+TEST_F(ShmChannelTest, NoSpaceInDevShmIsAClearErrorBeforeAnyWork) {
+  ipc::InjectedFault full("posix_fallocate", ENOSPC);
+  auto pair = ipc::make_channel_pair(ipc::Transport::shm);
+  ASSERT_FALSE(pair.has_value());
+  EXPECT_EQ(full.hits(), 1u);
+  EXPECT_EQ(pair.error().code, ENOSPC);
+  const std::string m = pair.error().message();
+  EXPECT_EQ(m.rfind("no space in /dev/shm for the channel (2.1 MiB): try --transport pipe", 0), 0u) << m;
 }
 
 TEST_F(ShmChannelTest, SendTimedOutMidMessageBreaksOnlyTheSendingSide) {

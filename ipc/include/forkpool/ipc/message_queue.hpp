@@ -55,7 +55,10 @@ struct UnlinkedQueue {
 // Asks for the system's largest message size (/proc/sys/fs/mqueue/msgsize_max) and as many
 // messages as msg_max allows, but no more than 1/32 of the per-user RLIMIT_MSGQUEUE budget
 // per queue, so that 16 channels fit at once; settles for less where the kernel refuses
-// (EINVAL) or the budget is spent (EMFILE): fewer messages first, then smaller ones. Any thread.
+// (EINVAL) or the budget is spent (EMFILE): fewer messages first, then smaller ones. When even
+// the smallest does not fit, the error's hint names the limit that was reached and its value:
+// the RLIMIT_MSGQUEUE budget (EMFILE with descriptors to spare), the process's descriptors
+// (EMFILE, RLIMIT_NOFILE), the system's queues_max (ENOSPC). Any thread.
 Result<UnlinkedQueue> create_unlinked_queue();
 
 // The limits a fresh queue gets here (creates one and throws it away).

@@ -9,9 +9,10 @@
 namespace forkpool::ipc {
 
 // Move-only owner of a MAP_SHARED mapping of a POSIX shared-memory object. create() makes the
-// object with a random name, O_EXCL and mode 0600, maps it and unlinks the name before it
-// returns: processes forked afterwards inherit the mapping, and nothing can be left behind in
-// /dev/shm on any exit path. Unmaps on destruction. Any thread; the bytes are the users' to
+// object with a random name, O_EXCL and mode 0600, reserves its pages (posix_fallocate: a full
+// /dev/shm is ENOSPC from create(), with a hint, never a SIGBUS when a page is first touched),
+// maps it and unlinks the name before it returns: processes forked afterwards inherit the
+// mapping, and nothing can be left behind in /dev/shm on any exit path. Unmaps on destruction. Any thread; the bytes are the users' to
 // synchronise.
 class SharedMemory {
  public:
@@ -34,6 +35,9 @@ class SharedMemory {
   std::byte* data_ = nullptr;
   std::size_t size_ = 0;
 };
+
+// "512 bytes", "2.0 MiB", "1.5 GiB": a size for a person.
+std::string describe_bytes(std::size_t bytes);
 
 // A fresh name for a named IPC object: "/forkpool-<pid>-<16 random hex digits>".
 std::string random_object_name();

@@ -7,13 +7,51 @@
 #include <cerrno>
 #include <chrono>
 #include <climits>
+#include <cstdlib>
+#include <filesystem>
+#include <string_view>
 #include <thread>
 
 namespace forkpool::testing {
 namespace {
 
+// The value of `name` in a sanitizer's option string: pairs name=value separated by spaces,
+// commas or colons, a value optionally in single or double quotes (the sanitizers' own syntax).
+std::string option_value(std::string_view options, std::string_view name) {
+  std::string found;
+  std::size_t i = 0;
+  auto separator = [](char c) { return c == ' ' || c == ',' || c == ':' || c == '\n' || c == '\t' || c == '\r'; };
+  while (i < options.size()) {
+    while (i < options.size() && separator(options[i])) ++i;
+    std::size_t eq = options.find('=', i);
+    if (eq == std::string_view::npos) break;
+    std::string_view key = options.substr(i, eq - i);
+    std::size_t end = eq + 1;
+    std::string value;
+    if (end < options.size() && (options[end] == '\'' || options[end] == '"')) {
+      std::size_t close = options.find(options[end], end + 1);
+      if (close == std::string_view::npos) close = options.size();
+      value = options.substr(end + 1, close - end - 1);
+      end = close + 1;
+    } else {
+      while (end < options.size() && !separator(options[end])) ++end;
+      value = options.substr(eq + 1, end - eq - 1);
+    }
+    if (key == name) found = value;  // the last one wins, as in the sanitizers
+    i = end;
+  }
+  return found;
+}
+
+bool is_sanitizer_log(const std::string& target, const std::vector<std::string>& log_paths) {
+  for (const auto& path : log_paths)
+    if (target.starts_with(path + ".")) return true;
+  return false;
+}
+
 std::set<std::string> list_dir(const char* path, bool with_link_targets) {
   std::set<std::string> out;
+  const auto log_paths = with_link_targets ? sanitizer_log_paths() : std::vector<std::string>{};
   DIR* dir = ::opendir(path);
   if (!dir) return out;
   int own_fd = ::dirfd(dir);
@@ -25,7 +63,11 @@ std::set<std::string> list_dir(const char* path, bool with_link_targets) {
       char target[PATH_MAX];
       std::string link = std::string(path) + "/" + name;
       ssize_t n = ::readlink(link.c_str(), target, sizeof target - 1);
-      if (n >= 0) name += " -> " + std::string(target, static_cast<std::size_t>(n));
+      if (n >= 0) {
+        std::string to(target, static_cast<std::size_t>(n));
+        if (is_sanitizer_log(to, log_paths)) continue;
+        name += " -> " + to;
+      }
     }
     out.insert(name);
   }
@@ -42,6 +84,20 @@ std::string difference(const char* what, const std::set<std::string>& before,
 }
 
 }  // namespace
+
+std::vector<std::string> sanitizer_log_paths() {
+  std::vector<std::string> out;
+  for (const char* variable : {"TSAN_OPTIONS", "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"}) {
+    const char* options = std::getenv(variable);
+    if (!options) continue;
+    std::string path = option_value(options, "log_path");
+    if (path.empty() || path == "stderr" || path == "stdout") continue;
+    std::error_code ec;  // a relative log_path is opened relative to the working directory
+    auto absolute = std::filesystem::absolute(path, ec);
+    out.push_back(ec ? path : absolute.lexically_normal().native());
+  }
+  return out;
+}
 
 ResourceSnapshot ResourceSnapshot::take() {
   return {list_dir("/proc/self/fd", true), list_dir("/dev/shm", false),

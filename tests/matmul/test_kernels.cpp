@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <thread>
 #include <vector>
 
 #include "forkpool/matmul/kernels.hpp"
@@ -96,6 +97,13 @@ TEST(Kernels, UniformFillIsReproducibleAndInRange) {
     sum += v;
   }
   EXPECT_LT(std::abs(sum / 1000), 0.1);  // centred: a mean of 1000 draws is within 0.1 of 0
+}
+
+// The threads backend's workers each call it as they start. Under ThreadSanitizer (the tsan
+// preset) unguarded writes to Eigen's and OpenBLAS's thread settings are reported here.
+TEST(Kernels, UseOneThreadMayRunOnManyThreadsAtOnce) {
+  std::vector<std::jthread> threads;
+  for (int i = 0; i < 4; ++i) threads.emplace_back([] { use_one_thread(); });
 }
 
 }  // namespace

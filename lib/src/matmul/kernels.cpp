@@ -109,10 +109,16 @@ void multiply_block(Dtype dtype, const std::byte* a, std::size_t lda, const std:
 }
 
 void use_one_thread() {
-  Eigen::setNbThreads(1);
+  // Both settings are plain process-wide variables, and the threads backend's workers all call
+  // this as they start: once per process, under the guard of a local static's initialisation
+  // (ThreadSanitizer saw the unguarded writes race). A forked worker inherits it done.
+  [[maybe_unused]] static const bool once = [] {
+    Eigen::setNbThreads(1);
 #ifdef FORKPOOL_WITH_OPENBLAS
-  openblas_set_num_threads(1);
+    openblas_set_num_threads(1);
 #endif
+    return true;
+  }();
 }
 
 std::string kernel_name() {

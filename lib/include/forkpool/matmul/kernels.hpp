@@ -22,7 +22,8 @@ void multiply_block(Dtype dtype, const std::byte* a, std::size_t lda, const std:
 
 // Keeps multiply_block() on the calling thread: Eigen not parallelised and, should a threaded
 // OpenBLAS have been loaded after all (a different library path at run time), its threads set
-// to one. Starts no thread. The coordinator before it forks, and each worker.
+// to one. Starts no thread. The coordinator before it forks, and each worker; any number of
+// threads at once.
 void use_one_thread();
 
 // What multiplies the tiles, for reports: "OpenBLAS 0.3.21 ... SINGLE_THREADED under Eigen 3.4.0"

@@ -21,6 +21,7 @@
 #include "matmul_report.hpp"
 #include "matmul_test_hooks.hpp"
 #include "progress.hpp"
+#include "whole_number.hpp"
 
 namespace forkpool::cli {
 namespace {
@@ -30,6 +31,9 @@ using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
+
+// Largest --tile: far beyond any edge worth asking for; a tile larger than C is C anyway.
+constexpr std::uint64_t kMaxTile = std::uint64_t{1} << 20;
 
 // A product below this many flops ends before a progress bar would be worth drawing.
 constexpr double kProgressFlops = 2e10;
@@ -222,9 +226,9 @@ void setup(CLI::App& root, CommandRunner& chosen) {
                   "f32 if both are float32, else f64)");
   cmd->add_option("--seed", flags->seed, "Seed of --random")->capture_default_str();
   cmd->add_option("--tile", flags->tile,
-                  "Square tiles of C of this edge (rounded up to the kernel's register blocking); "
-                  "default: full-width row panels, two per worker")
-      ->check(CLI::PositiveNumber);
+                  "Square tiles of C of this edge (rounded up to the kernel's register blocking; "
+                  "an edge beyond C is C); default: full-width row panels, two per worker")
+      ->check(whole_number(1, kMaxTile));
   cmd->add_flag("--verify", flags->verify,
                 "Check C with Freivalds' test (3 rounds); exit 2 if it fails");
   add_common_flags(*cmd, flags->common);

@@ -126,7 +126,7 @@ int run(const MatmulFlags& flags) {
   report.output = flags.output;
   report.kernel = matmul::kernel_name();
 
-  // Load: straight from the files' mappings into the shared arena.
+  // Load: read from the files straight into the shared arena.
   auto load_start = Clock::now();
   std::optional<matmul::Operands> ops;
   try {

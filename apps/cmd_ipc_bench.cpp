@@ -18,6 +18,7 @@
 #include "ipc_bench_output.hpp"
 #include "output_files.hpp"
 #include "progress.hpp"
+#include "whole_number.hpp"
 
 namespace forkpool::cli {
 namespace {
@@ -33,6 +34,9 @@ struct IpcBenchFlags {
   std::string json_path, csv_path, plot_path;
   bool quiet = false;
 };
+
+const auto kMaxRunMinutes =
+    std::chrono::duration_cast<std::chrono::minutes>(ipcbench::kMaxRunTime).count();
 
 constexpr const char* kTransportNames = "pipe, unix, tcp, mq, shm (both modes), shm-spin, shm-block";
 
@@ -77,6 +81,9 @@ std::chrono::nanoseconds parse_time(const std::string& flag, const std::string& 
   auto d = ipcbench::parse_duration(text);
   if (!d)
     throw InputError(fmt::format("{}: '{}' is not a duration (e.g. 2s, 0.5s, 300ms)", flag, text));
+  if (*d > ipcbench::kMaxRunTime)
+    throw InputError(fmt::format("{}: '{}' is longer than the limit of {}m per run", flag, text,
+                                 kMaxRunMinutes));
   return *d;
 }
 
@@ -191,15 +198,20 @@ void setup(CLI::App& root, CommandRunner& chosen) {
       ->delimiter(',')
       ->type_name("LIST");
   auto* duration = cmd->add_option("--duration", flags.duration,
-                                   "Measured time per run, after the warm-up (default 300ms)")
+                                   fmt::format("Measured time per run, after the warm-up "
+                                               "(default 300ms, at most {}m; a latency run also "
+                                               "ends at {} round trips)",
+                                               kMaxRunMinutes, ipcbench::kMaxCount))
                        ->type_name("TIME");
   auto* count = cmd->add_option("--count", flags.count,
                                 "Measured round trips (latency) or messages (throughput) per run, "
                                 "instead of --duration")
-                    ->check(CLI::PositiveNumber)
+                    ->check(whole_number(1, ipcbench::kMaxCount))
                     ->type_name("N");
   duration->excludes(count);
-  cmd->add_option("--warmup", flags.warmup, "Warm-up time per run, not measured (default 100ms)")
+  cmd->add_option("--warmup", flags.warmup,
+                  fmt::format("Warm-up time per run, not measured (default 100ms, at most {}m)",
+                              kMaxRunMinutes))
       ->type_name("TIME");
   cmd->add_option("--pin", flags.pin,
                   "Pin the two processes to these CPUs (initiator,responder), e.g. 0,1")

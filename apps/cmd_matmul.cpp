@@ -23,6 +23,7 @@
 #include "output_files.hpp"
 #include "matmul_test_hooks.hpp"
 #include "progress.hpp"
+#include "whole_number.hpp"
 
 namespace forkpool::cli {
 namespace {
@@ -32,6 +33,9 @@ using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
+
+// Largest --tile: far beyond any edge worth asking for; a tile larger than C is C anyway.
+constexpr std::uint64_t kMaxTile = std::uint64_t{1} << 20;
 
 // A product below this many flops ends before a progress bar would be worth drawing.
 constexpr double kProgressFlops = 2e10;
@@ -118,7 +122,7 @@ int run(const MatmulFlags& flags) {
   report.output = flags.output;
   report.kernel = matmul::kernel_name();
 
-  // Load: straight from the files' mappings into the shared arena.
+  // Load: read from the files straight into the shared arena.
   auto load_start = Clock::now();
   std::optional<matmul::Operands> ops;
   try {
@@ -229,9 +233,9 @@ void setup(CLI::App& root, CommandRunner& chosen) {
                   "f32 if both are float32, else f64)");
   cmd->add_option("--seed", flags->seed, "Seed of --random")->capture_default_str();
   cmd->add_option("--tile", flags->tile,
-                  "Square tiles of C of this edge (rounded up to the kernel's register blocking); "
-                  "default: full-width row panels, two per worker")
-      ->check(CLI::PositiveNumber);
+                  "Square tiles of C of this edge (rounded up to the kernel's register blocking; "
+                  "an edge beyond C is C); default: full-width row panels, two per worker")
+      ->check(whole_number(1, kMaxTile));
   cmd->add_flag("--verify", flags->verify,
                 "Check C with Freivalds' test (3 rounds); exit 2 if it fails");
   add_job_timeout_flag(*cmd, flags->job_timeout, "none (a tile of a large product may take hours)");

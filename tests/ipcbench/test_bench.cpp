@@ -122,6 +122,16 @@ TEST_F(Bench, RefusesBadOptions) {
   o.count.reset();
   o.duration = 0s;
   EXPECT_THROW(run_ipc_bench(o), std::invalid_argument);
+  o = tiny();
+  o.count = kMaxCount + 1;
+  EXPECT_THROW(run_ipc_bench(o), std::invalid_argument);
+  o = tiny();
+  o.count.reset();
+  o.duration = kMaxRunTime + 1ns;
+  EXPECT_THROW(run_ipc_bench(o), std::invalid_argument);
+  o = tiny();
+  o.warmup = kMaxRunTime + 1ns;
+  EXPECT_THROW(run_ipc_bench(o), std::invalid_argument);
 }
 
 // A peer killed in the middle of a long run fails that run at once, naming the signal, and the

@@ -243,6 +243,27 @@ TEST_F(IpcBenchCli, OtherBadUsageIsOneClearError) {
                          "'fast'");
 }
 
+// --count 2^64 once ran until killed; a count, a duration or a warm-up nobody could mean is
+// refused before anything runs.
+TEST_F(IpcBenchCli, OutOfRangeCountOrTimeIsOneClearError) {
+  const auto quick = std::chrono::seconds(20);
+  auto only = [](std::vector<std::string> args) {
+    args.insert(args.begin(), {FORKPOOL_BINARY, "ipc-bench", "--transport", "pipe", "--sizes", "64"});
+    return args;
+  };
+  expect_one_clear_error(run_command(only({"--count", "18446744073709551616"}), quick),
+                         "--count: '18446744073709551616' is not a whole number from 1 to 10000000");
+  expect_one_clear_error(run_command(only({"--count", "18446744073709551615"}), quick),
+                         "--count: '18446744073709551615'");
+  expect_one_clear_error(run_command(only({"--count", "10000001"}), quick), "--count: '10000001'");
+  expect_one_clear_error(run_command(only({"--count", "0"}), quick), "--count: '0'");
+  expect_one_clear_error(run_command(only({"--count", "-3"}), quick), "--count: '-3'");
+  expect_one_clear_error(run_command(only({"--duration", "61m"}), quick),
+                         "--duration: '61m' is longer than the limit of 60m per run");
+  expect_one_clear_error(run_command(only({"--warmup", "3700s"}), quick),
+                         "--warmup: '3700s' is longer than the limit of 60m per run");
+}
+
 TEST_F(IpcBenchCli, PlotIsAPng) {
   if (std::system("command -v gnuplot >/dev/null 2>&1") != 0) GTEST_SKIP() << "no gnuplot";
   auto r = run_command(bench({"--transport", "pipe,shm-spin", "--sizes", "64,4K", "--plot",

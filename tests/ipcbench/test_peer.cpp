@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <thread>
 
 #include "common/leak_check.hpp"
 #include "forkpool/ipcbench/payload.hpp"
@@ -93,6 +94,44 @@ TEST_F(PeerProtocol, InitiatorReportsAnEchoedRequest) {
   ASSERT_TRUE(pair_.second->send(message(100, 0, Direction::request), ipc::Deadline::after(1s)));
   EXPECT_EQ(run_initiator(*pair_.first, plan_, report_), 1);
   EXPECT_NE(std::string(report_.error).find("corrupted"), std::string::npos) << report_.error;
+}
+
+// Runs the responder on the second end in a thread while the initiator runs on the first here.
+int run_with_responder(ipc::ChannelPair& pair, const PeerPlan& plan, PeerReport& report) {
+  PeerReport responder_report;
+  int responder_code = -1;
+  std::thread responder([&] { responder_code = run_responder(*pair.second, plan, responder_report); });
+  int code = run_initiator(*pair.first, plan, report);
+  if (code != 0) pair.first.reset();  // the responder sees the hang-up and ends
+  responder.join();
+  EXPECT_EQ(responder_code, code) << responder_report.error;
+  return code;
+}
+
+// A latency run keeps every sample: given a long duration it still stops at max_samples.
+TEST_F(PeerProtocol, LatencyRunGivenADurationStopsAtMaxSamples) {
+  plan_.count.reset();
+  plan_.duration = 60s;
+  plan_.max_samples = 50;
+  ASSERT_EQ(run_with_responder(pair_, plan_, report_), 0) << report_.error;
+  EXPECT_EQ(report_.count, 50u);
+  EXPECT_EQ(report_.rtt.count, 50u);
+}
+
+// Moving a large message takes time in proportion to its size: every wait allows for it on
+// top of the stall timeout (a 1 GiB run once always failed with "no progress for 10 s").
+TEST_F(PeerProtocol, ALargeMessageIsNotAStall) {
+  plan_.size = std::size_t{16} << 20;
+  plan_.count = 2;
+  plan_.stall_timeout = 1ms;  // far less than 16 MiB takes through a pipe, each way
+  EXPECT_EQ(run_with_responder(pair_, plan_, report_), 0) << report_.error;
+  EXPECT_EQ(report_.count, 2u);
+}
+
+TEST(WaitAllowance, GrowsWithTheMessage) {
+  EXPECT_EQ(wait_allowance(10s, 0), 10s);
+  EXPECT_EQ(wait_allowance(10s, kSlowestBytesPerSecond), 11s);
+  EXPECT_EQ(wait_allowance(10s, std::size_t{1} << 30), 266s);  // 1 GiB at 4 MiB/s: 256 s more
 }
 
 TEST_F(PeerProtocol, AStalledPeerIsAnErrorAfterTheStallTimeout) {

@@ -41,11 +41,13 @@ class ScratchDir {
   std::filesystem::path path_;
 };
 
-// The elements of a 2-D .npy file as doubles in row-major order, whatever its dtype and order.
+// The elements of a 2-D .npy file as doubles in row-major order, whatever its dtype and order:
+// the file's own bytes, rearranged here rather than by the code under test.
 inline std::vector<double> read_row_major(const std::filesystem::path& path) {
   NpyFile f = NpyFile::open(path);
   std::vector<double> out(f.rows() * f.cols());
-  const std::byte* data = f.data().data();
+  const std::vector<std::byte> bytes = f.read_data();
+  const std::byte* data = bytes.data();
   for (std::size_t r = 0; r < f.rows(); ++r)
     for (std::size_t c = 0; c < f.cols(); ++c) {
       std::size_t i = f.header().fortran_order ? c * f.rows() + r : r * f.cols() + c;

@@ -169,6 +169,9 @@ TEST_F(CliMatmulTest, RefusesBadInputWithOneLineBeforeAnyWork) {
       {{"--random", "8x8x8", "--dtype", "f16"}, "unknown --dtype"},
       {{"--random", "8x8x8", "--backend", "gpu"}, "unknown backend"},
       {{"--random", "8x8x8", "-o", (dir_ / "missing" / "c.npy").string()}, "does not exist"},
+      {{"--random", "8x8x8", "--tile", "18446744073709551615"}, "--tile: '18446744073709551615' is not a whole number from 1 to 1048576"},
+      {{"--random", "8x8x8", "--tile", "0"}, "--tile: '0' is not a whole number"},
+      {{"--random", "8x8x8", "--tile", "-24"}, "--tile: '-24' is not a whole number"},
   };
   for (const Case& t : cases) {
     std::vector<std::string> args = t.args;

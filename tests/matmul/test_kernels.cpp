@@ -83,6 +83,28 @@ TEST(Kernels, CopiesFortranOrderToRowMajorAndConverts) {
   EXPECT_EQ(back, wide);
 }
 
+// A matrix read piece by piece, the pieces cut anywhere (mid-column included), ends up as the
+// whole copy does.
+TEST(Kernels, CopiesAnyRangeToItsPlace) {
+  const std::size_t rows = 70, cols = 130;
+  std::vector<double> source(rows * cols);
+  for (std::size_t i = 0; i < source.size(); ++i) source[i] = double(i);
+  for (bool fortran : {false, true}) {
+    std::vector<double> whole(rows * cols);
+    copy_to_row_major(Dtype::f64, bytes(whole), Dtype::f64, bytes(source), fortran, rows, cols);
+    for (std::size_t piece : {1ul, 69ul, 70ul, 71ul, 1000ul, rows * cols}) {
+      std::vector<float> pieces(rows * cols, -1.0f);
+      for (std::size_t first = 0; first < source.size(); first += piece) {
+        std::size_t count = std::min(piece, source.size() - first);
+        copy_range_to_row_major(Dtype::f32, bytes(pieces), Dtype::f64, bytes(source) + first * 8,
+                                fortran, rows, cols, first, count);
+      }
+      for (std::size_t i = 0; i < whole.size(); ++i)
+        ASSERT_EQ(pieces[i], float(whole[i])) << "fortran " << fortran << " piece " << piece << " at " << i;
+    }
+  }
+}
+
 TEST(Kernels, UniformFillIsReproducibleAndInRange) {
   std::vector<double> x(1000), y(1000), z(1000);
   fill_uniform(Dtype::f64, bytes(x), x.size(), 42);

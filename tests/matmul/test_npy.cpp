@@ -2,10 +2,16 @@
 
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstring>
 #include <fstream>
 #include <iterator>
 
 #include "common/leak_check.hpp"
+#include "forkpool/matmul/matmul.hpp"
 #include "forkpool/matmul/npy.hpp"
 #include "matmul/matmul_test_support.hpp"
 
@@ -50,7 +56,7 @@ TEST_F(NpyTest, ReadsShapesAndVersions) {
   EXPECT_EQ(a.header().dtype, Dtype::f64);
   EXPECT_FALSE(a.header().fortran_order);
   EXPECT_EQ(a.header().shape, (std::vector<std::size_t>{3, 5}));
-  EXPECT_EQ(a.data().size(), 15u * 8);
+  EXPECT_EQ(a.data_bytes(), 15u * 8);
   EXPECT_EQ(a.header().data_offset % 64, 0u);
 
   NpyFile col = NpyFile::open(fixture("col_1000x1_f64.npy"));
@@ -72,7 +78,7 @@ TEST_F(NpyTest, ReadsFortranOrderAndFloat32) {
 
   NpyFile s = NpyFile::open(fixture("a_3x5_f32.npy"));
   EXPECT_EQ(s.header().dtype, Dtype::f32);
-  EXPECT_EQ(s.data().size(), 15u * 4);
+  EXPECT_EQ(s.data_bytes(), 15u * 4);
   auto narrow = read_row_major(fixture("a_3x5_f32.npy"));
   auto wide = read_row_major(fixture("a_3x5_f64.npy"));
   for (std::size_t i = 0; i < 15; ++i) EXPECT_EQ(narrow[i], static_cast<double>(static_cast<float>(wide[i])));
@@ -83,7 +89,7 @@ TEST_F(NpyTest, WritesWhatNumpyWrites) {
   ScratchDir dir;
   for (const char* name : {"c_3x5x2_f64.npy", "a_3x5_f32.npy", "col_1000x1_f64.npy", "one_1x1_f64.npy"}) {
     NpyFile f = NpyFile::open(fixture(name));
-    write_npy(dir / name, f.header().dtype, f.rows(), f.cols(), f.data());
+    write_npy(dir / name, f.header().dtype, f.rows(), f.cols(), f.read_data());
     EXPECT_EQ(slurp(dir / name), slurp(fixture(name))) << name;
   }
   EXPECT_EQ(dir.entries().size(), 4u) << "no temporary file is left beside the outputs";
@@ -93,7 +99,7 @@ TEST_F(NpyTest, WriteReplacesAnExistingFileWhole) {
   ScratchDir dir;
   spit(dir / "c.npy", "old contents");
   NpyFile f = NpyFile::open(fixture("a_3x5_f64.npy"));
-  write_npy(dir / "c.npy", Dtype::f64, 3, 5, f.data());
+  write_npy(dir / "c.npy", Dtype::f64, 3, 5, f.read_data());
   EXPECT_EQ(read_row_major(dir / "c.npy"), read_row_major(fixture("a_3x5_f64.npy")));
   EXPECT_EQ(dir.entries(), std::vector<std::string>{"c.npy"});
 }
@@ -101,9 +107,9 @@ TEST_F(NpyTest, WriteReplacesAnExistingFileWhole) {
 TEST_F(NpyTest, FailedWriteLeavesNothing) {
   ScratchDir dir;
   NpyFile f = NpyFile::open(fixture("a_3x5_f64.npy"));
-  EXPECT_THROW(write_npy(dir / "missing" / "c.npy", Dtype::f64, 3, 5, f.data()), std::runtime_error);
+  EXPECT_THROW(write_npy(dir / "missing" / "c.npy", Dtype::f64, 3, 5, f.read_data()), std::runtime_error);
   std::filesystem::create_directory(dir / "c.npy");  // the target is a folder: rename fails
-  EXPECT_THROW(write_npy(dir / "c.npy", Dtype::f64, 3, 5, f.data()), std::runtime_error);
+  EXPECT_THROW(write_npy(dir / "c.npy", Dtype::f64, 3, 5, f.read_data()), std::runtime_error);
   EXPECT_EQ(dir.entries(), std::vector<std::string>{"c.npy"}) << "the temporary file is removed";
 }
 
@@ -169,6 +175,98 @@ TEST_F(NpyTest, ParsesHeaderVariants) {
   EXPECT_TRUE(h.fortran_order);
   EXPECT_EQ(h.shape, (std::vector<std::size_t>{2, 3}));
   EXPECT_EQ(h.data_offset, bytes.size());
+}
+
+// A rows x cols .npy file whose element i, in the file's order, is i.
+void write_counting(const std::filesystem::path& path, Dtype dtype, bool fortran, std::size_t rows,
+                    std::size_t cols) {
+  std::string header = npy_header(dtype, rows, cols);
+  if (fortran) header.replace(header.find("False"), 5, "True ");  // same length
+  std::string data(rows * cols * size_of(dtype), '\0');
+  for (std::size_t i = 0; i < rows * cols; ++i) {
+    if (dtype == Dtype::f32) {
+      float v = static_cast<float>(i);
+      std::memcpy(data.data() + 4 * i, &v, 4);
+    } else {
+      double v = static_cast<double>(i);
+      std::memcpy(data.data() + 8 * i, &v, 8);
+    }
+  }
+  spit(path, header + data);
+}
+
+// Matrices larger than the conversion buffer, of every order and type, and a Fortran-order one
+// whose columns are each larger than the buffer: read in pieces, they come out as read whole.
+TEST_F(NpyTest, ReadsLargeMatricesOfEveryOrderAndType) {
+  ScratchDir dir;
+  struct Case {
+    Dtype dtype;
+    bool fortran;
+    std::size_t rows, cols;
+  };
+  for (Case c : {Case{Dtype::f32, false, 1100, 1000}, Case{Dtype::f32, true, 1100, 1000},
+                 Case{Dtype::f64, true, 700, 1000}, Case{Dtype::f64, true, 600'001, 3}}) {
+    write_counting(dir / "m.npy", c.dtype, c.fortran, c.rows, c.cols);
+    NpyFile f = NpyFile::open(dir / "m.npy");
+    ASSERT_EQ(f.header().fortran_order, c.fortran);
+    std::vector<double> expected = read_row_major(dir / "m.npy");
+    for (Dtype to : {Dtype::f32, Dtype::f64}) {
+      std::vector<std::byte> got(c.rows * c.cols * size_of(to));
+      f.read_row_major(to, got.data());
+      for (std::size_t i = 0; i < expected.size(); ++i) {
+        double v = to == Dtype::f32 ? reinterpret_cast<const float*>(got.data())[i]
+                                    : reinterpret_cast<const double*>(got.data())[i];
+        ASSERT_EQ(v, to == Dtype::f32 ? double(float(expected[i])) : expected[i])
+            << c.rows << "x" << c.cols << " fortran " << c.fortran << " at " << i;
+      }
+    }
+  }
+}
+
+// Inputs were once memory-mapped: a file cut short while matmul loaded it killed the process
+// with SIGBUS. Now they are read, and the change is an error naming the file.
+TEST_F(NpyTest, AFileThatShrinksWhileLoadedIsAnError) {
+  ScratchDir dir;
+  write_counting(dir / "a.npy", Dtype::f64, false, 64, 64);
+  write_counting(dir / "b.npy", Dtype::f64, false, 64, 64);
+  NpyFile a = NpyFile::open(dir / "a.npy");
+  NpyFile b = NpyFile::open(dir / "b.npy");
+  ASSERT_EQ(::truncate((dir / "b.npy").c_str(), 4096), 0);
+  try {
+    (void)load_operands(a, b, Dtype::f64);
+    ADD_FAILURE() << "a file that shrank was read";
+  } catch (const NpyError& e) {
+    EXPECT_NE(std::string(e.what()).find("b.npy: changed while reading"), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(NpyTest, AFileRewrittenWhileLoadedIsAnError) {
+  ScratchDir dir;
+  write_counting(dir / "a.npy", Dtype::f32, true, 30, 20);
+  NpyFile a = NpyFile::open(dir / "a.npy");
+  // Same size, other contents: only its modification time tells.
+  write_counting(dir / "a.npy", Dtype::f32, false, 30, 20);
+  timespec later[2] = {{0, UTIME_OMIT}, {::time(nullptr) + 10, 0}};
+  ASSERT_EQ(::utimensat(AT_FDCWD, (dir / "a.npy").c_str(), later, 0), 0);
+  std::vector<std::byte> out(30 * 20 * 8);
+  try {
+    a.read_row_major(Dtype::f64, out.data());
+    ADD_FAILURE() << "a rewritten file was read";
+  } catch (const NpyError& e) {
+    EXPECT_NE(std::string(e.what()).find("a.npy: changed while reading"), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(NpyTest, RefusesAHeaderLongerThanAnyNumpyWrites) {
+  ScratchDir dir;
+  std::string dict = "{'descr': '<f8', 'fortran_order': False, 'shape': (1, 1), }";
+  dict.resize(kMaxNpyHeaderBytes + 64, ' ');
+  dict.back() = '\n';
+  std::string bytes = std::string("\x93NUMPY\x02\x00", 8);
+  for (int i = 0; i < 4; ++i) bytes += static_cast<char>((dict.size() >> (8 * i)) & 0xff);
+  spit(dir / "long.npy", bytes + dict + std::string(8, '\0'));
+  std::string why = refusal(dir / "long.npy");
+  EXPECT_NE(why.find("header of 65600 bytes is too long"), std::string::npos) << why;
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <vector>
 
 #include "forkpool/matmul/tile_plan.hpp"
@@ -54,6 +55,35 @@ TEST(TilePlan, DefaultGivesEachWorkerSeveralFullWidthPanels) {
   EXPECT_LE(plan.tiles.size(), 2u * kPanelsPerWorker);
   // A small C is not cut finer than the blocking allows.
   EXPECT_EQ(plan_tiles(10, 10, 8, 24).tiles.size(), 1u);
+}
+
+// An edge of 2^64 - 1 once wrapped to 0 in the rounding and pushed empty tiles until bad_alloc.
+TEST(TilePlan, AnEdgeBeyondCIsCItself) {
+  for (std::size_t edge : {std::size_t{1000}, SIZE_MAX - 1, SIZE_MAX}) {
+    TilePlan plan = plan_tiles(97, 203, 2, 24, edge);
+    ASSERT_EQ(plan.tiles.size(), 1u) << edge;
+    EXPECT_EQ(plan.tiles[0].rows, 97u);
+    EXPECT_EQ(plan.tiles[0].cols, 203u);
+  }
+}
+
+// No sum or rounding wraps, whatever the sizes: the tiles still cover each row exactly once.
+TEST(TilePlan, NoSizeWraps) {
+  const std::size_t m = SIZE_MAX - 5;
+  for (std::size_t edge : {SIZE_MAX / 2 + 1, SIZE_MAX - 7, SIZE_MAX}) {
+    TilePlan plan = plan_tiles(m, 1, 1, 24, edge);
+    ASSERT_LE(plan.tiles.size(), 3u) << edge;
+    std::size_t next = 0;
+    for (const Tile& t : plan.tiles) {
+      EXPECT_EQ(t.row, next);
+      ASSERT_GT(t.rows, 0u);
+      next += t.rows;
+    }
+    EXPECT_EQ(next, m) << edge;
+  }
+  TilePlan panels = plan_tiles(m, 1, 1, 24);
+  ASSERT_EQ(panels.tiles.size(), kPanelsPerWorker);
+  EXPECT_EQ(panels.tiles.back().row + panels.tiles.back().rows, m);
 }
 
 }  // namespace

@@ -67,11 +67,17 @@ void validate(const BenchOptions& o) {
     if (s == 0 || s > kMaxMessageBytes)
       throw std::invalid_argument(fmt::format("message size {} is outside 1 B..{}", s,
                                               format_size(kMaxMessageBytes)));
-  if (o.count && *o.count == 0) throw std::invalid_argument("--count must be at least 1");
+  if (o.count && (*o.count == 0 || *o.count > kMaxCount))
+    throw std::invalid_argument(fmt::format("--count must be from 1 to {}", kMaxCount));
   if (!o.count && o.duration <= std::chrono::nanoseconds::zero())
     throw std::invalid_argument("the duration must be above zero");
+  const auto hours = std::chrono::duration_cast<std::chrono::hours>(kMaxRunTime).count();
+  if (o.duration > kMaxRunTime)
+    throw std::invalid_argument(fmt::format("the duration must be at most {} h per run", hours));
   if (o.warmup < std::chrono::nanoseconds::zero())
     throw std::invalid_argument("the warm-up must not be negative");
+  if (o.warmup > kMaxRunTime)
+    throw std::invalid_argument(fmt::format("the warm-up must be at most {} h per run", hours));
   if (o.pin) {
     cpu_set_t allowed;
     CPU_ZERO(&allowed);

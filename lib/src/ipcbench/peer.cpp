@@ -30,12 +30,13 @@ std::int64_t ns_between(Clock::time_point a, Clock::time_point b) {
 // so a peer that died or stopped is an error, and a check of every byte received.
 class Link {
  public:
-  Link(ipc::Channel& channel, const PeerPlan& plan) : channel_(channel), plan_(plan) {}
+  Link(ipc::Channel& channel, const PeerPlan& plan)
+      : channel_(channel), plan_(plan), allowance_(wait_allowance(plan.stall_timeout, plan.size)) {}
 
   // The deadline for an operation starting at `now`. The measured loops pass a time they have
   // read anyway: a clock read costs tens of nanoseconds, a visible part of a shm round trip.
   [[nodiscard]] ipc::Deadline deadline_from(Clock::time_point now) const {
-    return ipc::Deadline::at(now + plan_.stall_timeout);
+    return ipc::Deadline::at(now + allowance_);
   }
   [[nodiscard]] ipc::Deadline fresh_deadline() const { return deadline_from(Clock::now()); }
 
@@ -75,13 +76,14 @@ class Link {
  private:
   std::string describe(const ipc::SysError& e) const {
     if (e.code == ETIMEDOUT)
-      return fmt::format("no progress for {} s (peer stalled or gone)",
-                         std::chrono::duration<double>(plan_.stall_timeout).count());
+      return fmt::format("no progress for {:.3g} s (peer stalled or gone)",
+                         std::chrono::duration<double>(allowance_).count());
     return e.message();
   }
 
   ipc::Channel& channel_;
   const PeerPlan& plan_;
+  const std::chrono::nanoseconds allowance_;
 };
 
 // User + system CPU this process has used so far.
@@ -100,6 +102,13 @@ bool finished(const PeerPlan& plan, std::uint64_t done, Clock::time_point start,
               Clock::time_point now) {
   if (plan.count) return done >= *plan.count;
   return done >= kMinSamples && now - start >= plan.duration;
+}
+
+// The same for the latency loop, whose samples are kept: a long duration on a fast transport
+// would otherwise collect gigabytes of them.
+bool latency_finished(const PeerPlan& plan, std::uint64_t done, Clock::time_point start,
+                      Clock::time_point now) {
+  return (!plan.count && done >= plan.max_samples) || finished(plan, done, start, now);
 }
 
 void latency_initiator(Link& link, const PeerPlan& plan, PeerReport& report) {
@@ -126,7 +135,8 @@ void latency_initiator(Link& link, const PeerPlan& plan, PeerReport& report) {
   std::vector<std::int64_t> samples;
   if (plan.count) samples.reserve(*plan.count);
   auto start = Clock::now();
-  while (!finished(plan, samples.size(), start, Clock::now())) samples.push_back(round_trip());
+  while (!latency_finished(plan, samples.size(), start, Clock::now()))
+    samples.push_back(round_trip());
   report.elapsed_ns = ns_between(start, Clock::now());
   report.count = samples.size();
 
@@ -178,6 +188,12 @@ int guarded(PeerReport& report, Fn&& fn) {
 }
 
 }  // namespace
+
+std::chrono::nanoseconds wait_allowance(std::chrono::nanoseconds stall_timeout, std::size_t size) {
+  // Even 2^64 bytes come to 1.1e15 ns, far inside the nanoseconds' range.
+  const double transfer_s = static_cast<double>(size) / static_cast<double>(kSlowestBytesPerSecond);
+  return stall_timeout + std::chrono::nanoseconds(static_cast<std::int64_t>(transfer_s * 1e9));
+}
 
 int run_initiator(ipc::Channel& channel, const PeerPlan& plan, PeerReport& report) {
   return guarded(report, [&] {

@@ -22,6 +22,16 @@ namespace forkpool::ipcbench::detail {
 // Duration-limited runs measure at least this many samples even when they are slow.
 inline constexpr std::uint64_t kMinSamples = 10;
 
+// How slowly a run may move its messages before a peer counts as stalled. One wait can cover a
+// message each way (a round trip) and the peer's filling and checking of them, and a machine
+// whose cores are all busy moves a pipe's bytes at tens of MB/s: a 1 GiB round trip there
+// takes most of a minute. Too slow to mistake a busy peer for a stopped one.
+inline constexpr std::size_t kSlowestBytesPerSecond = std::size_t{4} << 20;
+
+// How long one wait of a run with `size`-byte messages may take: the stall timeout plus the
+// message's time at kSlowestBytesPerSecond (1 GiB: 256 s more). Pure function.
+std::chrono::nanoseconds wait_allowance(std::chrono::nanoseconds stall_timeout, std::size_t size);
+
 struct PeerPlan {
   BenchMode mode = BenchMode::latency;
   std::size_t size = 64;
@@ -29,6 +39,8 @@ struct PeerPlan {
   std::chrono::nanoseconds duration{0};
   std::optional<std::uint64_t> count;
   std::chrono::nanoseconds stall_timeout{std::chrono::seconds(10)};
+  // A latency run given a duration ends here too: it keeps every sample.
+  std::uint64_t max_samples = kMaxCount;
   // Responder: record the CPU its first receive costs (the idle check).
   bool measure_first_wait = false;
 };

@@ -50,34 +50,43 @@ std::size_t blocking() {
   return std::lcm(static_cast<std::size_t>(Traits::mr), static_cast<std::size_t>(Traits::nr));
 }
 
+// Elements [first, first + count) in file order (C: row-major, Fortran: column-major) of a
+// rows x cols matrix, from `src` (those elements only) into their places in row-major `dst`.
 template <class D, class S>
-void copy_typed(D* dst, const S* src, bool fortran, std::size_t rows, std::size_t cols) {
-  if (!fortran) {
+void copy_typed(D* dst, const S* src, bool fortran, std::size_t rows, std::size_t cols,
+                std::size_t first, std::size_t count) {
+  if (!fortran || cols == 1 || rows == 1) {  // file order is row-major order
     if constexpr (std::is_same_v<D, S>) {
-      std::memcpy(dst, src, rows * cols * sizeof(D));
+      std::memcpy(dst + first, src, count * sizeof(D));
     } else {
-      std::transform(src, src + rows * cols, dst, [](S v) { return static_cast<D>(v); });
+      std::transform(src, src + count, dst + first, [](S v) { return static_cast<D>(v); });
     }
     return;
   }
-  // Fortran order is the transpose in memory: copy in square blocks so that both the reads and
-  // the writes stay within a few pages.
+  // Fortran order is the transpose in memory: copy in blocks of kBlock rows across the columns
+  // the range touches, so that the writes stay within a few pages; the first and last column
+  // may be partial.
   constexpr std::size_t kBlock = 64;
-  for (std::size_t c0 = 0; c0 < cols; c0 += kBlock)
-    for (std::size_t r0 = 0; r0 < rows; r0 += kBlock) {
-      std::size_t c1 = std::min(cols, c0 + kBlock), r1 = std::min(rows, r0 + kBlock);
-      for (std::size_t r = r0; r < r1; ++r)
-        for (std::size_t c = c0; c < c1; ++c) dst[r * cols + c] = static_cast<D>(src[c * rows + r]);
+  const std::size_t end = first + count;
+  const std::size_t c_begin = first / rows, c_end = (end - 1) / rows + 1;
+  for (std::size_t r0 = 0; r0 < rows; r0 += kBlock) {
+    const std::size_t r1 = std::min(rows, r0 + kBlock);
+    for (std::size_t c = c_begin; c < c_end; ++c) {
+      const std::size_t column = c * rows;  // file index of (0, c)
+      const std::size_t lo = std::max(r0, first > column ? first - column : 0);
+      const std::size_t hi = std::min(r1, end - column);
+      for (std::size_t r = lo; r < hi; ++r) dst[r * cols + c] = static_cast<D>(src[column + r - first]);
     }
+  }
 }
 
 template <class D>
 void copy_from(D* dst, Dtype src_type, const std::byte* src, bool fortran, std::size_t rows,
-               std::size_t cols) {
+               std::size_t cols, std::size_t first, std::size_t count) {
   if (src_type == Dtype::f32)
-    copy_typed(dst, reinterpret_cast<const float*>(src), fortran, rows, cols);
+    copy_typed(dst, reinterpret_cast<const float*>(src), fortran, rows, cols, first, count);
   else
-    copy_typed(dst, reinterpret_cast<const double*>(src), fortran, rows, cols);
+    copy_typed(dst, reinterpret_cast<const double*>(src), fortran, rows, cols, first, count);
 }
 
 // splitmix64: tiny, fast, and the same sequence everywhere.
@@ -137,10 +146,18 @@ std::size_t register_blocking(Dtype dtype) noexcept {
 
 void copy_to_row_major(Dtype dst_type, std::byte* dst, Dtype src_type, const std::byte* src,
                        bool src_fortran_order, std::size_t rows, std::size_t cols) {
+  copy_range_to_row_major(dst_type, dst, src_type, src, src_fortran_order, rows, cols, 0,
+                          rows * cols);
+}
+
+void copy_range_to_row_major(Dtype dst_type, std::byte* dst, Dtype src_type, const std::byte* src,
+                             bool src_fortran_order, std::size_t rows, std::size_t cols,
+                             std::size_t first, std::size_t count) {
+  if (count == 0) return;
   if (dst_type == Dtype::f32)
-    copy_from(reinterpret_cast<float*>(dst), src_type, src, src_fortran_order, rows, cols);
+    copy_from(reinterpret_cast<float*>(dst), src_type, src, src_fortran_order, rows, cols, first, count);
   else
-    copy_from(reinterpret_cast<double*>(dst), src_type, src, src_fortran_order, rows, cols);
+    copy_from(reinterpret_cast<double*>(dst), src_type, src, src_fortran_order, rows, cols, first, count);
 }
 
 void fill_uniform(Dtype dtype, std::byte* dst, std::size_t count, std::uint64_t seed) {

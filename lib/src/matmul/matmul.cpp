@@ -121,9 +121,10 @@ Operands load_operands(const NpyFile& a, const NpyFile& b, Dtype dtype) {
   std::size_t m = a.rows(), k = a.cols(), n = b.cols();
   check_fits(dtype, m, k, n, fmt::format("{} x {}", a.name(), b.name()));
   Operands ops(dtype, m, k, n);
-  // Straight from the file's mapping into shared memory: the data is read once.
-  copy_to_row_major(dtype, ops.a(), a.header().dtype, a.data().data(), a.header().fortran_order, m, k);
-  copy_to_row_major(dtype, ops.b(), b.header().dtype, b.data().data(), b.header().fortran_order, k, n);
+  // Read into the shared arena itself: no second copy of A or B, and a file that changes
+  // meanwhile is an NpyError rather than a SIGBUS from a mapping.
+  a.read_row_major(dtype, ops.a());
+  b.read_row_major(dtype, ops.b());
   return ops;
 }
 

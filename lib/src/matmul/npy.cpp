@@ -1,12 +1,12 @@
 #include "forkpool/matmul/npy.hpp"
 
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <cstring>
 #include <utility>
 
@@ -14,6 +14,7 @@
 #include "forkpool/ipc/shared_memory.hpp"
 #include "forkpool/ipc/sys_call.hpp"
 #include "forkpool/ipc/unique_fd.hpp"
+#include "forkpool/matmul/kernels.hpp"
 
 namespace forkpool::matmul {
 
@@ -182,6 +183,9 @@ NpyHeader parse_npy_header(std::span<const std::byte> file, std::string_view nam
   std::size_t start = 8 + length_bytes;
   if (file.size() < start) throw NpyError(fmt::format("{}: truncated .npy header", name));
   std::size_t length = little_endian(file.data() + 8, length_bytes);
+  if (length > kMaxNpyHeaderBytes)
+    throw NpyError(fmt::format("{}: .npy header of {} bytes is too long (at most {})", name, length,
+                               kMaxNpyHeaderBytes));
   if (file.size() - start < length) throw NpyError(fmt::format("{}: truncated .npy header", name));
   std::string_view text(reinterpret_cast<const char*>(file.data() + start), length);
   NpyHeader header = HeaderParser(text, name).parse();
@@ -190,72 +194,123 @@ NpyHeader parse_npy_header(std::span<const std::byte> file, std::string_view nam
   return header;
 }
 
+NpyHeader check_npy_matrix(std::span<const std::byte> head, std::uint64_t file_size,
+                           std::string_view name) {
+  if (file_size < kMagicSize) throw NpyError(fmt::format("{}: not an .npy file (bad magic string)", name));
+  NpyHeader h = parse_npy_header(head.first(std::min<std::uint64_t>(head.size(), file_size)), name);
+  if (h.shape.size() != 2)
+    throw NpyError(fmt::format("{}: shape {} is not a matrix (forkpool multiplies 2-D arrays)",
+                               name, shape_text(h.shape)));
+  if (h.shape[0] == 0 || h.shape[1] == 0)
+    throw NpyError(fmt::format("{}: shape {} is an empty matrix", name, shape_text(h.shape)));
+  std::size_t elements = h.element_count();
+  if (elements / h.shape[0] != h.shape[1] || elements > SIZE_MAX / size_of(h.dtype))
+    throw NpyError(fmt::format("{}: shape {} is too large", name, shape_text(h.shape)));
+  std::size_t need = elements * size_of(h.dtype);
+  std::uint64_t have = file_size - h.data_offset;  // the header lies inside the file
+  if (have < need)
+    throw NpyError(fmt::format("{}: truncated: shape {} of {} needs {} bytes of data, the file has {}",
+                               name, shape_text(h.shape), to_string(h.dtype), need, have));
+  return h;
+}
+
+namespace {
+
+std::int64_t nanoseconds(const timespec& t) {
+  return static_cast<std::int64_t>(t.tv_sec) * 1'000'000'000 + t.tv_nsec;
+}
+
+// Element data is converted through a buffer of about this size when its type or order is
+// not the destination's; otherwise it is read straight into place.
+constexpr std::size_t kConvertBytes = std::size_t{4} << 20;
+
+}  // namespace
+
 NpyFile NpyFile::open(const std::filesystem::path& path) {
   NpyFile f;
   f.name_ = path.string();
   auto fd = ipc::sys_call("open", f.name_, [&] { return ::open(path.c_str(), O_RDONLY | O_CLOEXEC); });
   if (!fd) throw NpyError(fmt::format("cannot read {}", fd.error().message()));
-  ipc::UniqueFd owned(*fd);
+  f.fd_ = ipc::UniqueFd(*fd);
   struct stat st {};
-  if (auto r = ipc::sys_call("fstat", f.name_, [&] { return ::fstat(owned.get(), &st); }); !r)
+  if (auto r = ipc::sys_call("fstat", f.name_, [&] { return ::fstat(f.fd_.get(), &st); }); !r)
     throw NpyError(fmt::format("cannot read {}", r.error().message()));
   if (!S_ISREG(st.st_mode)) throw NpyError(fmt::format("{}: not a regular file", f.name_));
-  auto size = static_cast<std::size_t>(st.st_size);
-  if (size < kMagicSize) throw NpyError(fmt::format("{}: not an .npy file (bad magic string)", f.name_));
-  auto map = ipc::sys_call("mmap", f.name_, [&] {
-    return ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, owned.get(), 0);
-  });
-  if (!map) throw NpyError(fmt::format("cannot read {}", map.error().message()));
-  f.map_ = static_cast<const std::byte*>(*map);
-  f.map_size_ = size;
+  f.size_ = static_cast<std::uint64_t>(st.st_size);
+  f.mtime_ns_ = nanoseconds(st.st_mtim);
 
-  f.header_ = parse_npy_header({f.map_, f.map_size_}, f.name_);
-  const auto& h = f.header_;
-  if (h.shape.size() != 2)
-    throw NpyError(fmt::format("{}: shape {} is not a matrix (forkpool multiplies 2-D arrays)",
-                               f.name_, shape_text(h.shape)));
-  if (h.shape[0] == 0 || h.shape[1] == 0)
-    throw NpyError(fmt::format("{}: shape {} is an empty matrix", f.name_, shape_text(h.shape)));
-  std::size_t elements = h.element_count();
-  if (elements / h.shape[0] != h.shape[1] || elements > SIZE_MAX / size_of(h.dtype))
-    throw NpyError(fmt::format("{}: shape {} is too large", f.name_, shape_text(h.shape)));
-  std::size_t need = elements * size_of(h.dtype);
-  std::size_t have = size - h.data_offset;
-  if (have < need)
-    throw NpyError(fmt::format("{}: truncated: shape {} of {} needs {} bytes of data, the file has {}",
-                               f.name_, shape_text(h.shape), to_string(h.dtype), need, have));
-  // The data is read once, front to back (C order) or in column strips (Fortran order).
-  ::madvise(const_cast<std::byte*>(f.map_), f.map_size_, h.fortran_order ? MADV_WILLNEED : MADV_SEQUENTIAL);
+  std::vector<std::byte> head(std::min<std::uint64_t>(f.size_, kNpyHeadBytes));
+  std::size_t got = 0;
+  while (got < head.size()) {
+    auto n = ipc::sys_call("read", f.name_, [&] {
+      return ::pread(f.fd_.get(), head.data() + got, head.size() - got, static_cast<off_t>(got));
+    });
+    if (!n) throw NpyError(fmt::format("cannot read {}", n.error().message()));
+    if (*n == 0) f.changed();
+    got += static_cast<std::size_t>(*n);
+  }
+  f.header_ = check_npy_matrix(head, f.size_, f.name_);
+  // The data is read once, front to back.
+  ::posix_fadvise(f.fd_.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
   return f;
 }
 
-NpyFile::NpyFile(NpyFile&& other) noexcept
-    : name_(std::move(other.name_)),
-      map_(std::exchange(other.map_, nullptr)),
-      map_size_(std::exchange(other.map_size_, 0)),
-      header_(std::move(other.header_)) {}
+std::size_t NpyFile::data_bytes() const noexcept {
+  return header_.element_count() * size_of(header_.dtype);
+}
 
-NpyFile& NpyFile::operator=(NpyFile&& other) noexcept {
-  if (this != &other) {
-    release();
-    name_ = std::move(other.name_);
-    map_ = std::exchange(other.map_, nullptr);
-    map_size_ = std::exchange(other.map_size_, 0);
-    header_ = std::move(other.header_);
+void NpyFile::changed() const {
+  throw NpyError(fmt::format("{}: changed while reading", name_));
+}
+
+void NpyFile::check_unchanged() const {
+  struct stat st {};
+  if (auto r = ipc::sys_call("fstat", name_, [&] { return ::fstat(fd_.get(), &st); }); !r)
+    throw NpyError(fmt::format("cannot read {}", r.error().message()));
+  if (static_cast<std::uint64_t>(st.st_size) != size_ || nanoseconds(st.st_mtim) != mtime_ns_)
+    changed();
+}
+
+void NpyFile::read_at(std::size_t offset, std::span<std::byte> out) const {
+  std::uint64_t at = header_.data_offset + offset;
+  std::size_t got = 0;
+  while (got < out.size()) {
+    // Linux moves at most about 2 GiB a call.
+    std::size_t chunk = std::min<std::size_t>(out.size() - got, std::size_t{1} << 30);
+    auto n = ipc::sys_call("read", name_, [&] {
+      return ::pread(fd_.get(), out.data() + got, chunk, static_cast<off_t>(at + got));
+    });
+    if (!n) throw NpyError(fmt::format("cannot read {}", n.error().message()));
+    if (*n == 0) changed();  // shorter than it was at open()
+    got += static_cast<std::size_t>(*n);
   }
-  return *this;
 }
 
-NpyFile::~NpyFile() { release(); }
-
-void NpyFile::release() noexcept {
-  if (map_) ::munmap(const_cast<std::byte*>(map_), map_size_);
-  map_ = nullptr;
-  map_size_ = 0;
+void NpyFile::read_row_major(Dtype dtype, std::byte* dst) const {
+  const std::size_t total = header_.element_count();
+  if (dtype == header_.dtype && !header_.fortran_order) {
+    read_at(0, {dst, data_bytes()});
+  } else {
+    const std::size_t es = size_of(header_.dtype);
+    // Whole columns of a Fortran-order matrix per piece where they fit, for the transposition.
+    std::size_t per_piece = std::max<std::size_t>(1, kConvertBytes / es);
+    if (header_.fortran_order && rows() <= per_piece) per_piece = per_piece / rows() * rows();
+    std::vector<std::byte> piece(std::min(per_piece, total) * es);
+    for (std::size_t first = 0; first < total; first += per_piece) {
+      std::size_t count = std::min(per_piece, total - first);
+      read_at(first * es, {piece.data(), count * es});
+      copy_range_to_row_major(dtype, dst, header_.dtype, piece.data(), header_.fortran_order,
+                              rows(), cols(), first, count);
+    }
+  }
+  check_unchanged();
 }
 
-std::span<const std::byte> NpyFile::data() const noexcept {
-  return {map_ + header_.data_offset, header_.element_count() * size_of(header_.dtype)};
+std::vector<std::byte> NpyFile::read_data() const {
+  std::vector<std::byte> out(data_bytes());
+  read_at(0, out);
+  check_unchanged();
+  return out;
 }
 
 std::string npy_header(Dtype dtype, std::size_t rows, std::size_t cols) {

@@ -40,18 +40,27 @@ std::vector<BenchTransport> all_bench_transports();
 // A label above, or "shm" for both shm modes; empty for an unknown name.
 std::vector<BenchTransport> parse_bench_transport(std::string_view name);
 
+// Most measured round trips (latency) or messages (throughput) one run takes: --count's limit,
+// and where a latency run given a duration stops early, since it keeps every sample (8 bytes).
+inline constexpr std::uint64_t kMaxCount = 10'000'000;
+// Longest measured phase, and longest warm-up, of one run.
+inline constexpr std::chrono::nanoseconds kMaxRunTime = std::chrono::hours(1);
+
 struct BenchOptions {
   std::vector<BenchTransport> transports = all_bench_transports();
   std::vector<std::size_t> sizes = {64, 4 << 10, 64 << 10, 1 << 20, 16 << 20};
   std::vector<BenchMode> modes = {BenchMode::latency, BenchMode::throughput};
-  // How long each run measures, after its warm-up; ignored when `count` is set.
+  // How long each run measures, after its warm-up; ignored when `count` is set. A latency run
+  // also ends at kMaxCount samples.
   std::chrono::nanoseconds duration = std::chrono::milliseconds(300);
   // Exact number of measured round trips (latency) or messages (throughput) per run.
   std::optional<std::uint64_t> count;
   std::chrono::nanoseconds warmup = std::chrono::milliseconds(100);
   // CPUs for the two processes (initiator, responder); nullopt leaves them to the scheduler.
   std::optional<std::array<int, 2>> pin;
-  // A peer that makes no progress for this long is an error, not a hang.
+  // A peer that makes no progress for this long is an error, not a hang. Each wait of a run
+  // also gets the time its messages take to move at a crawl (see detail::wait_allowance), so
+  // that a 1 GiB message is not a stall.
   std::chrono::nanoseconds stall_timeout = std::chrono::seconds(10);
   // How long an idle shm channel is watched for CPU use (0: skip that check).
   std::chrono::nanoseconds idle_check = std::chrono::milliseconds(200);
@@ -65,7 +74,8 @@ struct BenchOptions {
 };
 
 // Throws std::invalid_argument naming what is wrong: an empty list, a size of 0 or above
-// kMaxMessageBytes, a --pin CPU this process may not use, a zero duration without a count.
+// kMaxMessageBytes, a --pin CPU this process may not use, a zero duration without a count, a
+// count above kMaxCount, a duration or warm-up above kMaxRunTime.
 void validate(const BenchOptions& options);
 
 // User and system CPU seconds of the two processes of a run, whole lives (warm-up included).

@@ -41,6 +41,14 @@ std::size_t register_blocking(Dtype dtype) noexcept;
 void copy_to_row_major(Dtype dst_type, std::byte* dst, Dtype src_type, const std::byte* src,
                        bool src_fortran_order, std::size_t rows, std::size_t cols);
 
+// The same for a piece of the matrix as it is read: elements [first, first + count) in the
+// source's order (element i of a C-order matrix is row i / cols, column i % cols; of a
+// Fortran-order one, row i % rows, column i / rows), `src` holding those elements only, each
+// copied to its place in the whole row-major `dst`. Any thread.
+void copy_range_to_row_major(Dtype dst_type, std::byte* dst, Dtype src_type, const std::byte* src,
+                             bool src_fortran_order, std::size_t rows, std::size_t cols,
+                             std::size_t first, std::size_t count);
+
 // Fills `count` elements with uniform values in [-1, 1) from a generator seeded with `seed`;
 // the same seed gives the same values on every machine. Any thread.
 void fill_uniform(Dtype dtype, std::byte* dst, std::size_t count, std::uint64_t seed);

@@ -52,7 +52,8 @@ std::size_t memory_available();
 
 // Operands for A * B read from two .npy files, in `dtype` (the files' own type is converted).
 // Refuses, with NpyError and before allocating anything, inner dimensions that differ and
-// operands larger than memory_available().
+// operands larger than memory_available(); throws NpyError when a file changed since it was
+// opened or cannot be read.
 Operands load_operands(const NpyFile& a, const NpyFile& b, Dtype dtype);
 
 // Operands with A and B uniform in [-1, 1) from `seed` (B from seed + 1). Refuses with

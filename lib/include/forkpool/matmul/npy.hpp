@@ -1,8 +1,11 @@
 #pragma once
-// NumPy .npy files: read (memory-mapped, headers 1.0, 2.0 and 3.0) and write, for the 2-D
-// little-endian float32/float64 arrays that `forkpool matmul` multiplies.
+// NumPy .npy files: read (headers 1.0, 2.0 and 3.0) and write, for the 2-D little-endian
+// float32/float64 arrays that `forkpool matmul` multiplies.
+
+#include <sys/types.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <span>
@@ -10,6 +13,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "forkpool/ipc/unique_fd.hpp"
 
 namespace forkpool::matmul {
 
@@ -35,41 +40,65 @@ struct NpyHeader {
   [[nodiscard]] std::size_t element_count() const noexcept;
 };
 
+// Longest header forkpool reads: numpy writes about 128 bytes for a matrix (numpy's own reader
+// refuses more than 10000 by default).
+inline constexpr std::size_t kMaxNpyHeaderBytes = 1 << 16;
+// Bytes of a file's start that hold any header forkpool accepts: magic, version, length, text.
+inline constexpr std::size_t kNpyHeadBytes = 12 + kMaxNpyHeaderBytes;
+
 // Parses the header at the start of `file` (the whole file or at least its header). `name`
 // goes into error messages. Throws NpyError for a bad magic string, a header that does not
-// parse, a dtype other than <f4/<f8 (big-endian included), or a header cut short. Any thread.
+// parse, is longer than kMaxNpyHeaderBytes or is cut short, or a dtype other than <f4/<f8
+// (big-endian included). Any thread.
 NpyHeader parse_npy_header(std::span<const std::byte> file, std::string_view name);
 
-// A read-only memory map of one .npy file whose header has been checked against the file's
-// size, so data() holds every element. Move-only; unmaps on destruction. Any thread; after
-// fork both processes hold the mapping.
+// What NpyFile::open checks before it reads any data, on bytes: `head` is the start of a file
+// of `file_size` bytes, the first min(file_size, kNpyHeadBytes) of them. Returns the header
+// of a non-empty 2-D matrix whose elements all lie inside the file; throws NpyError (one line,
+// naming the file) otherwise. Pure function, any thread.
+NpyHeader check_npy_matrix(std::span<const std::byte> head, std::uint64_t file_size,
+                           std::string_view name);
+
+// One open .npy file whose header has been read and checked against the file's size. Its
+// elements are read (not mapped) when asked for, so a file that shrinks or is rewritten
+// meanwhile is an NpyError ("changed while reading"), never a SIGBUS. Move-only; holds the
+// file open until destroyed. One thread at a time.
 class NpyFile {
  public:
-  // Throws NpyError (the file cannot be opened, is not a valid .npy, is not 2-D, or is
-  // shorter than its header says).
+  // Throws NpyError (the file cannot be opened or read, is not a regular file or not a valid
+  // .npy, is not 2-D, or is shorter than its header says).
   static NpyFile open(const std::filesystem::path& path);
-
-  NpyFile(NpyFile&& other) noexcept;
-  NpyFile& operator=(NpyFile&& other) noexcept;
-  NpyFile(const NpyFile&) = delete;
-  NpyFile& operator=(const NpyFile&) = delete;
-  ~NpyFile();
 
   [[nodiscard]] const NpyHeader& header() const noexcept { return header_; }
   [[nodiscard]] std::size_t rows() const noexcept { return header_.shape[0]; }
   [[nodiscard]] std::size_t cols() const noexcept { return header_.shape[1]; }
-  // The elements, in the file's order (C or Fortran), little-endian.
-  [[nodiscard]] std::span<const std::byte> data() const noexcept;
   [[nodiscard]] const std::string& name() const noexcept { return name_; }
+  // Bytes of element data: rows * cols * size_of(dtype).
+  [[nodiscard]] std::size_t data_bytes() const noexcept;
+
+  // Reads the matrix into `dst`, rows * cols elements of `dtype` in row-major order, converting
+  // the element type and the order (C or Fortran) as it goes: straight into `dst` where they
+  // match, through a small buffer otherwise. Throws NpyError when the read fails or the file
+  // changed since open().
+  void read_row_major(Dtype dtype, std::byte* dst) const;
+
+  // The elements as the file holds them (its dtype and order), little-endian. For small files
+  // and tests; throws like read_row_major().
+  [[nodiscard]] std::vector<std::byte> read_data() const;
 
  private:
   NpyFile() = default;
-  void release() noexcept;
+  // Reads data bytes [offset, offset + out.size()) into `out`.
+  void read_at(std::size_t offset, std::span<std::byte> out) const;
+  [[noreturn]] void changed() const;
+  void check_unchanged() const;
 
   std::string name_;
-  const std::byte* map_ = nullptr;
-  std::size_t map_size_ = 0;
+  ipc::UniqueFd fd_;
   NpyHeader header_;
+  // What fstat said at open(): another size or modification time later means it changed.
+  std::uint64_t size_ = 0;
+  std::int64_t mtime_ns_ = 0;
 };
 
 // The bytes of a version 1.0 header for a C-order 2-D array of `dtype`, padded so the data

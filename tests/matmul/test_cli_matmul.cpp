@@ -150,6 +150,13 @@ TEST_F(CliMatmulTest, RefusesBadInputWithOneLineBeforeAnyWork) {
   std::string truncated = (dir_ / "truncated.npy").string();
   std::string bytes = slurp(b_);
   std::ofstream(truncated, std::ios::binary) << bytes.substr(0, bytes.size() / 2);
+  // A header whose text breaks the line: the message must still be one line.
+  std::string two_lines = (dir_ / "two_lines.npy").string();
+  {
+    std::string header = matmul::npy_header(Dtype::f64, 2, 2);
+    header.replace(header.find("'descr'"), 7, "'a\nb\x01'");
+    std::ofstream(two_lines, std::ios::binary) << header << std::string(32, '\0');
+  }
   std::string c = (dir_ / "c.npy").string();
   struct Case {
     std::vector<std::string> args;
@@ -160,6 +167,7 @@ TEST_F(CliMatmulTest, RefusesBadInputWithOneLineBeforeAnyWork) {
       {{a_, fixture("big_endian_2x2.npy").string()}, "big-endian"},
       {{a_, fixture("vector_3.npy").string()}, "not a matrix"},
       {{a_, truncated}, "truncated"},
+      {{two_lines, b_}, "unexpected key 'a\\x0ab\\x01'"},
       {{a_, fixture("make_fixtures.py").string()}, "bad magic"},
       {{a_, (dir_ / "absent.npy").string()}, "No such file"},
       {{a_, a_}, "cannot multiply"},
@@ -185,6 +193,7 @@ TEST_F(CliMatmulTest, RefusesBadInputWithOneLineBeforeAnyWork) {
     EXPECT_FALSE(std::filesystem::exists(c)) << t.says;
   }
   std::filesystem::remove(truncated);
+  std::filesystem::remove(two_lines);
   EXPECT_TRUE(dir_.entries().empty()) << "nothing but what the test made";
 }
 

@@ -46,6 +46,19 @@ std::string shape_text(const std::vector<std::size_t>& shape) {
   return out + ")";
 }
 
+// Text from a file, for a message: printable ASCII as it is, any other byte as \xNN, cut short
+// after 40 characters, so that a message stays one readable line whatever the file holds.
+std::string printable(std::string_view text) {
+  constexpr std::size_t kLongest = 40;
+  std::string out;
+  for (unsigned char c : text.substr(0, kLongest)) {
+    if (c >= 0x20 && c < 0x7f) out += static_cast<char>(c);
+    else out += fmt::format("\\x{:02x}", c);
+  }
+  if (text.size() > kLongest) out += "...";
+  return out;
+}
+
 // The header is a Python dict literal such as
 //   {'descr': '<f8', 'fortran_order': False, 'shape': (3, 5), }
 // This reads exactly that grammar: quoted keys, a quoted string, True/False, a tuple of ints.
@@ -74,7 +87,7 @@ class HeaderParser {
         header.shape = tuple();
         have_shape = true;
       } else {
-        fail(fmt::format("unexpected key '{}'", key));
+        fail(fmt::format("unexpected key '{}'", printable(key)));
       }
       skip_space();
       if (peek() == ',') {
@@ -154,7 +167,7 @@ class HeaderParser {
                                  name_, descr, descr.substr(1)));
     throw NpyError(fmt::format("{}: dtype '{}' is not supported (only float32 '<f4' and float64 "
                                "'<f8')",
-                               name_, descr));
+                               name_, printable(descr)));
   }
 
   std::string_view text_;

@@ -79,6 +79,23 @@ TEST_F(GeometryTest, BadCropRegionIsRefused) {
     EXPECT_THROW((void)parse_crop_region(bad), std::invalid_argument) << bad;
 }
 
+// Found by reading for the fuzz harness: from_chars took a second sign, so "--2147483648"
+// negated INT_MIN (undefined) and "+-8" meant -8.
+TEST_F(GeometryTest, CropOffsetsTakeOneSignEach) {
+  for (std::string_view bad : {"1x1--2147483648+0", "1x1+-8+0", "1x1--8+0", "1x1+0++8", "1x1+0+"})
+    EXPECT_THROW((void)parse_crop_region(bad), std::invalid_argument) << bad;
+  EXPECT_EQ(parse_crop_region("1x1-1048576+1048576").rect, cv::Rect(-1048576, 1048576, 1, 1));
+}
+
+// A side scaled from the other once went through long to int and wrapped: 1048576 wide on a
+// 1 x 1048576 image gave a height of 1 (2^40 wrapped to 0). It now stops at 2^24.
+TEST_F(GeometryTest, AScaledSideNeverWraps) {
+  EXPECT_EQ(resized("1048576x", {1, 1 << 20}), cv::Size(1 << 20, 1 << 24));
+  EXPECT_EQ(resized("x1048576", {1 << 20, 1}), cv::Size(1 << 24, 1 << 20));
+  EXPECT_EQ(resized("10000%", {1 << 20, 3}), cv::Size(1 << 24, 300));
+  EXPECT_EQ(resized("2x", {1, 1 << 20}), cv::Size(2, 1 << 21));  // long, but no wrap: as asked
+}
+
 TEST_F(GeometryTest, ResizeImageGivesExactlyTheAskedSize) {
   cv::Mat image(300, 400, CV_8UC3, cv::Scalar(10, 20, 30));
   for (cv::Size to : {cv::Size(100, 75), cv::Size(333, 250), cv::Size(800, 10), cv::Size(400, 300)})

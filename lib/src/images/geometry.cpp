@@ -13,6 +13,9 @@ namespace forkpool::images {
 namespace {
 
 constexpr int kMaxSide = 1 << 20;  // far beyond any decodable image; catches typos like 8000000
+// Longest side apply() gives: a side scaled from another can be far longer than any asked for
+// (2000x on a 1 x 1000000 image), and must not wrap.
+constexpr double kMaxOutputSide = 1 << 24;
 
 [[noreturn]] void bad_geometry(std::string_view text, std::string_view why) {
   throw std::invalid_argument(fmt::format(
@@ -41,7 +44,7 @@ cv::Size Geometry::apply(cv::Size in) const {
   if ((shrink_only && !shrinks) || (enlarge_only && !grows)) return in;
   if (exact && width > 0 && height > 0) return {width, height};
   auto scaled = [](int side, double s) {
-    return std::max(1, static_cast<int>(std::lround(side * s)));
+    return static_cast<int>(std::clamp(std::round(side * s), 1.0, kMaxOutputSide));
   };
   if (percent > 0) return {scaled(in.width, percent / 100.0), scaled(in.height, percent / 100.0)};
   const double sx = static_cast<double>(width) / in.width;
@@ -115,8 +118,11 @@ CropRegion parse_crop_region(std::string_view text) {
     if (offsets.empty() || (offsets[0] != '+' && offsets[0] != '-')) return bad("two offsets are needed");
     bool negative = offsets[0] == '-';
     offsets.remove_prefix(1);
+    // Digits only: from_chars would take a second sign ("+-5", or "--2147483648", whose
+    // negation overflows).
+    if (offsets.empty() || offsets[0] < '0' || offsets[0] > '9') return bad("offsets must be whole numbers");
     auto [end, ec] = std::from_chars(offsets.data(), offsets.data() + offsets.size(), v);
-    if (ec != std::errc{} || end == offsets.data() || v > kMaxSide) return bad("offsets must be whole numbers");
+    if (ec != std::errc{} || v > kMaxSide) return bad("offsets must be whole numbers");
     if (negative) v = -v;
     offsets.remove_prefix(static_cast<std::size_t>(end - offsets.data()));
   }

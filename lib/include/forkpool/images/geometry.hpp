@@ -19,7 +19,8 @@ struct Geometry {
   bool shrink_only = false;
   bool enlarge_only = false;
 
-  // The size an image of size `in` becomes; `in` itself when the flags leave it alone.
+  // The size an image of size `in` becomes; `in` itself when the flags leave it alone. A side
+  // scaled from the other is at least 1 and at most 2^24 (16777216) pixels.
   [[nodiscard]] cv::Size apply(cv::Size in) const;
 };
 

@@ -120,6 +120,54 @@ TEST_P(ProcessPoolTest, DeepPrefetchWithLargeResultsDoesNotDeadlock) {
     EXPECT_EQ(r.output, Bytes(256 * 1024, static_cast<std::byte>(r.index & 0xff)));
 }
 
+// A result over max_result_bytes fails its own job with the sizes, and only that job: the
+// worker is not killed for it, and a shared input over the limit is still carried.
+TEST_P(ProcessPoolTest, ResultOverTheLimitFailsOnlyItsJob) {
+  ExecutorOptions o = options(2);
+  o.max_result_bytes = 100 * 1024;
+  std::vector<Bytes> jobs = make_jobs(10);
+  jobs[4] = make_job(4, Action::big_output);
+  const Bytes shared(300 * 1024, std::byte{7});
+  BatchReport report = run_batch(o, jobs, run_job, shared);
+
+  for (std::size_t i = 0; i < jobs.size(); ++i) {
+    const JobResult& r = report.results[i];
+    if (i == 4) {
+      EXPECT_EQ(r.status, JobStatus::failed);
+      EXPECT_EQ(r.error, "result of 262144 bytes is over the limit of 102400 bytes");
+      EXPECT_EQ(r.attempts, 1u);
+    } else {
+      EXPECT_EQ(r.status, JobStatus::done) << "job " << i << ": " << r.error;
+    }
+  }
+  EXPECT_EQ(report.workers_replaced, 0u);
+}
+
+// Workers that die before they get to any job (here: in worker_init, every time, before they
+// read a shared input too large for any channel buffer, so no job is ever sent to them) are not
+// replaced for ever: the batch ends with every job failed and the reason, and returns its report.
+TEST_P(ProcessPoolTest, WorkersThatAlwaysDieBeforeTheirFirstJobEndTheBatchWithAReport) {
+  ExecutorOptions o = options(2);
+  o.worker_init = [] { ::raise(SIGKILL); };
+  std::vector<std::string> warnings;
+  o.on_warning = [&](const std::string& line) { warnings.push_back(line); };
+  std::vector<Bytes> jobs = make_jobs(6);
+  const Bytes shared(16 << 20, std::byte{1});
+  BatchReport report = run_batch(o, jobs, run_job, shared);
+
+  EXPECT_FALSE(report.interrupted);
+  ASSERT_EQ(report.results.size(), jobs.size());
+  for (const JobResult& r : report.results) {
+    EXPECT_EQ(r.status, JobStatus::failed);
+    EXPECT_EQ(r.error, "not run, no worker left: workers die before their first job "
+                       "(worker killed by SIGKILL)");
+  }
+  EXPECT_EQ(report.workers_lost, 2u);
+  ASSERT_FALSE(warnings.empty());
+  EXPECT_TRUE(warnings.back().starts_with("no worker left: workers die before their first job"))
+      << warnings.back();
+}
+
 TEST_P(ProcessPoolTest, SigtermEndsTheWorkersAndReturnsWhatFinished) {
   std::vector<Bytes> jobs = make_jobs(500, Action::sleep_then_compute);
   jobs[2] = make_job(2, Action::terminate_parent);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <csignal>
+#include <cstdint>
 #include <cstdio>
 #include <deque>
 #include <memory>
@@ -114,6 +115,13 @@ class Coordinator {
       prefetch_bytes_ = std::min<std::size_t>(prefetch_bytes_, fits > 0 ? static_cast<std::size_t>(fits) : 0);
     }
     for (std::size_t i = 0; i < batch.jobs.size(); ++i) pending_.push_back(i);
+    // Both directions share one limit: whatever the coordinator must send (a matrix operand
+    // as the shared input may exceed any fixed default) and the results it accepts.
+    max_message_bytes_ = std::max(batch.options.max_result_bytes, batch.shared_input.size());
+    for (const Bytes& job : batch.jobs) max_message_bytes_ = std::max(max_message_bytes_, job.size());
+    max_message_bytes_ = max_message_bytes_ > SIZE_MAX - sizeof(wire::Frame)
+                             ? SIZE_MAX
+                             : max_message_bytes_ + sizeof(wire::Frame);
     for (unsigned w = 0; w < workers_.size(); ++w) workers_[w].index = w;
   }
 
@@ -161,14 +169,15 @@ class Coordinator {
 
   // Starts a worker in slot w. Returns why it could not be started; nothing of it is left then.
   std::optional<std::string> spawn(Worker& w) {
-    auto pair = ipc::make_channel_pair(batch_.options.transport);
+    auto pair = ipc::make_channel_pair(batch_.options.transport, {.max_message_bytes = max_message_bytes_});
     if (!pair) return start_error(pair.error());
     w.channel = std::move(pair->first);
     ipc::Channel* worker_end = pair->second.get();
 
     auto child = ipc::ChildProcess::spawn([&, worker_end] {
       prepare_child(w);
-      return worker_main(*worker_end, batch_.fn, batch_.options.worker_init, w.index);
+      return worker_main(*worker_end, batch_.fn, batch_.options.worker_init, w.index,
+                         batch_.options.max_result_bytes);
     });
     pair->second.reset();
     if (!child) {
@@ -223,19 +232,22 @@ class Coordinator {
       ++replaced_;
       return;
     }
-    lose_worker(*error);
+    give_up_slot("a worker could not be replaced: " + *error, *error);
+  }
+
+  // A slot stays empty for good (`why`, for the user; `error`, the bare reason). The batch goes
+  // on with the workers left; with none, every job not done fails (none is in flight without a
+  // worker) and the batch ends with what it has.
+  void give_up_slot(const std::string& why, const std::string& error) {
+    lose_worker(error);
     if (unsigned live = live_workers(); live > 0) {
-      warn("a worker could not be replaced: " + *error + "; going on with " +
-           std::to_string(live) + " worker" + (live == 1 ? "" : "s"));
+      warn(why + "; going on with " + std::to_string(live) + " worker" + (live == 1 ? "" : "s"));
       return;
     }
-    // Every job not done is waiting now (none is in flight without a worker): they fail, and
-    // the batch ends with what it has.
-    warn("no worker left: a worker could not be replaced: " + *error + "; " +
-         std::to_string(pending_.size()) + " job" + (pending_.size() == 1 ? "" : "s") +
-         " not run");
-    std::string why = "not run, no worker left: " + *error;
-    for (std::size_t job : pending_) ledger_.finish(job, JobStatus::failed, {}, why);
+    warn("no worker left: " + why + "; " + std::to_string(pending_.size()) + " job" +
+         (pending_.size() == 1 ? "" : "s") + " not run");
+    std::string failure = "not run, no worker left: " + error;
+    for (std::size_t job : pending_) ledger_.finish(job, JobStatus::failed, {}, failure);
     pending_.clear();
   }
 
@@ -395,10 +407,13 @@ class Coordinator {
 
     if (!stopping_ && !pending_.empty()) {
       // A worker that dies with nothing in flight never got to a job: no job's retry budget
-      // stops that loop, so this does.
-      if (!had_jobs && ++startup_failures_ > kMaxStartupFailures)
-        throw std::runtime_error("process pool: workers die before their first job (" + cause + ")");
-      replace(w);
+      // stops that loop, so this does, by not replacing it.
+      if (!had_jobs && ++startup_failures_ > kMaxStartupFailures) {
+        std::string error = "workers die before their first job (" + cause + ")";
+        give_up_slot(error, error);
+      } else {
+        replace(w);
+      }
     }
     dispatch();
     check_finished();
@@ -464,6 +479,7 @@ class Coordinator {
   Bytes outgoing_;
   unsigned prefetch_ = batch_.options.prefetch;
   std::size_t prefetch_bytes_ = kPrefetchBytes;
+  std::size_t max_message_bytes_ = 0;
   unsigned started_ = 0;
   unsigned replaced_ = 0;
   unsigned lost_ = 0;

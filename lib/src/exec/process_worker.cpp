@@ -1,5 +1,6 @@
 #include "process_worker.hpp"
 
+#include <stdexcept>
 #include <string>
 
 #include "batch_ledger.hpp"
@@ -21,7 +22,8 @@ constexpr int kExitInit = 5;
 }  // namespace
 
 int worker_main(ipc::Channel& channel, const JobFunction& fn,
-                const std::function<void()>& worker_init, unsigned worker_index) {
+                const std::function<void()>& worker_init, unsigned worker_index,
+                std::size_t max_result_bytes) {
   if (worker_init) {
     try {
       worker_init();
@@ -51,6 +53,10 @@ int worker_main(ipc::Channel& channel, const JobFunction& fn,
     wire::Kind kind = wire::Kind::done;
     try {
       out = fn(input, context);
+      if (out.size() > max_result_bytes)
+        throw std::length_error("result of " + std::to_string(out.size()) +
+                                " bytes is over the limit of " + std::to_string(max_result_bytes) +
+                                " bytes");
     } catch (...) {
       kind = wire::Kind::failed;
       out = text_bytes(current_exception_message());

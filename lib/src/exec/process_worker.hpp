@@ -7,9 +7,10 @@
 namespace forkpool::detail {
 
 // Runs worker_init, takes the shared input, then answers job messages with their results
-// until the coordinator closes the channel. Returns the worker's exit code. In the worker
-// process only, single-threaded.
+// until the coordinator closes the channel; a result over max_result_bytes is answered as a
+// failed job. Returns the worker's exit code. In the worker process only, single-threaded.
 int worker_main(ipc::Channel& channel, const JobFunction& fn,
-                const std::function<void()>& worker_init, unsigned worker_index);
+                const std::function<void()>& worker_init, unsigned worker_index,
+                std::size_t max_result_bytes);
 
 }  // namespace forkpool::detail

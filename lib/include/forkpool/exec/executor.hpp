@@ -68,6 +68,12 @@ struct ExecutorOptions {
   // threads and serial cannot stop a running job, so run_batch refuses a non-zero timeout there
   // (std::invalid_argument) rather than promise what it cannot keep.
   std::chrono::milliseconds job_timeout{0};
+  // processes: the largest result a job may send back, in bytes. A larger one fails that job
+  // ("result of N bytes is over the limit of M bytes"), is not retried, and the worker goes on;
+  // it also bounds what a corrupted worker can make the coordinator allocate. Jobs and the
+  // shared input are never refused for their size: the channels are sized to carry them.
+  // threads and serial hand results over in place and do not check it.
+  std::size_t max_result_bytes = ipc::kDefaultMaxMessageBytes;
   // Runs once in every worker before its first job (and in each replacement worker): the place
   // to make OpenCV/Eigen single-threaded. Runs in the child process for the processes backend.
   std::function<void()> worker_init;

@@ -26,8 +26,9 @@ std::string gib(std::size_t bytes) {
   return fmt::format("{:.1f} GiB", static_cast<double>(bytes) / (1024.0 * 1024 * 1024));
 }
 
-// Refuses operands that would not fit before anything is allocated: an oversized shared-memory
-// segment is not refused by ftruncate but kills the process with SIGBUS when touched.
+// Refuses operands that would not fit before anything is allocated or read, naming the sizes.
+// (The arena's segment is reserved with posix_fallocate, so /dev/shm running out is an error
+// either way; this check says it sooner, for memory too, and in terms of A, B and C.)
 void check_fits(Dtype dtype, std::size_t m, std::size_t k, std::size_t n, std::string_view what) {
   const std::size_t es = size_of(dtype);
   constexpr std::size_t kMax = std::numeric_limits<std::size_t>::max() / 4;

@@ -17,6 +17,8 @@ std::string workers_text(const images::ImageBatchReport& report, const ExecutorO
   std::string text = fmt::format("{}, {} worker{}", to_string(options.backend), report.workers,
                                  report.workers == 1 ? "" : "s");
   if (options.backend == Backend::processes) text += ", " + std::string(ipc::to_string(options.transport));
+  if (report.workers_replaced > 0) text += fmt::format(", {} replaced", report.workers_replaced);
+  if (report.workers_lost > 0) text += fmt::format(", {} lost", report.workers_lost);
   return text;
 }
 
@@ -82,6 +84,8 @@ std::string images_json(const images::ImageBatch& batch, const images::ImageBatc
       {"backend", to_string(options.backend)},
       {"transport", ipc::to_string(options.transport)},
       {"workers", report.workers},
+      {"workers_replaced", report.workers_replaced},
+      {"workers_lost", report.workers_lost},
       {"items", std::move(items)},
       {"summary",
        {{"images", report.items.size()},

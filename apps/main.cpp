@@ -9,6 +9,7 @@
 
 #include "cli.hpp"
 #include "progress.hpp"
+#include "whole_number.hpp"
 
 namespace forkpool::cli {
 
@@ -41,9 +42,12 @@ ExecutorOptions CommonFlags::executor_options() const {
   return options;
 }
 
+// More than this many workers is a typo, not a machine: fork and fd limits would refuse it later.
+constexpr unsigned kMaxWorkers = 4096;
+
 void add_common_flags(CLI::App& command, CommonFlags& flags) {
   command.add_option("-j,--workers", flags.workers, "Workers (default: the cores available)")
-      ->check(CLI::PositiveNumber);
+      ->check(whole_number(1, kMaxWorkers));
   command.add_option("--backend", flags.backend, "processes | threads | serial")
       ->capture_default_str();
   command.add_option("--transport", flags.transport, "shm | pipe | unix | tcp | mq")

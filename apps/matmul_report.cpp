@@ -39,13 +39,15 @@ std::string format_text(const MatmulReport& r) {
   out += fmt::format("B        {}\n", describe({b_source, r.b.rows, r.b.cols, r.b.dtype, r.b.fortran_order}, dtype));
   out += fmt::format("C        {}\n", describe({r.output.empty() ? "(not written)" : r.output, r.m, r.n, dtype, false}, dtype));
   const auto& plan = r.run.plan;
-  out += fmt::format("run      {}, {} worker{}{}, {} tile{} of {}x{}{}\n", r.backend, r.workers,
+  out += fmt::format("run      {}, {} worker{}{}, {} tile{} of {}x{}{}{}\n", r.backend, r.workers,
                      r.workers == 1 ? "" : "s",
                      r.transport ? fmt::format(", transport {}", *r.transport) : std::string(),
                      plan.tiles.size(), plan.tiles.size() == 1 ? "" : "s", plan.tile_rows,
                      plan.tile_cols,
                      r.run.workers_replaced ? fmt::format(", {} worker(s) replaced", r.run.workers_replaced)
-                                            : std::string());
+                                            : std::string(),
+                     r.run.workers_lost ? fmt::format(", {} worker(s) lost", r.run.workers_lost)
+                                        : std::string());
   out += fmt::format("kernel   {}\n", r.kernel);
   out += fmt::format("load     {:.3f} s\n", r.load_seconds);
   double g = r.gflops();
@@ -76,6 +78,7 @@ std::string json_report(const MatmulReport& r) {
   j["workers"] = r.workers;
   j["kernel"] = r.kernel;
   j["workers_replaced"] = r.run.workers_replaced;
+  j["workers_lost"] = r.run.workers_lost;
   j["tile"] = {{"rows", r.run.plan.tile_rows}, {"cols", r.run.plan.tile_cols}};
   j["tiles"] = r.run.plan.tiles.size();
   j["load_seconds"] = r.load_seconds;

@@ -107,6 +107,7 @@ TEST_F(ExecCliTest, MatmulWithNoWorkerLeftFailsTheRestWritesTheReportAndExits2) 
   std::ifstream in(json);
   nlohmann::json report = nlohmann::json::parse(in);
   EXPECT_EQ(report["status"], "failed");
+  EXPECT_EQ(report["workers_lost"], 1);
   ASSERT_FALSE(report["failures"].empty());
   for (const auto& failure : report["failures"])
     EXPECT_NE(failure.get<std::string>().find("not run, no worker left: " + kForkEagain),
@@ -175,6 +176,24 @@ TEST_F(ExecCliTest, ImageThatTakesTooLongFailsAsTimedOut) {
   EXPECT_EQ(r.exit_code, 2) << r.err;
   EXPECT_EQ(r.err, "forkpool: " + (in / "hubble.jpg").string() + ": timed out after 1 s\n");
   EXPECT_FALSE(std::filesystem::exists(out / "hubble.jpg"));
+}
+
+// The images report counts the workers the batch lost, in its summary line and its JSON.
+TEST_F(ExecCliTest, ImagesReportCountsTheWorkersItCouldNotStart) {
+  std::filesystem::path out = dir_ / "out", json = dir_ / "report.json";
+  CommandOutcome r;
+  {
+    FailingForks faults(1);
+    r = forkpool({"images", std::string(FORKPOOL_SOURCE_DIR) + "/data/images", out.string(), "--op",
+                  "resize=64x64", "-j", "2", "--json", json.string()});
+  }
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("processes, 1 worker, shm, 1 lost"), std::string::npos) << r.out;
+  std::ifstream in(json);
+  nlohmann::json report = nlohmann::json::parse(in);
+  EXPECT_EQ(report["workers"], 1);
+  EXPECT_EQ(report["workers_lost"], 1);
+  EXPECT_EQ(report["workers_replaced"], 0);
 }
 #endif
 

@@ -180,6 +180,8 @@ TEST_F(CliMatmulTest, RefusesBadInputWithOneLineBeforeAnyWork) {
       {{"--random", "8x8x8", "--tile", "18446744073709551615"}, "--tile: '18446744073709551615' is not a whole number from 1 to 1048576"},
       {{"--random", "8x8x8", "--tile", "0"}, "--tile: '0' is not a whole number"},
       {{"--random", "8x8x8", "--tile", "-24"}, "--tile: '-24' is not a whole number"},
+      {{"--random", "8x8x8", "-j", "0"}, "--workers: '0' is not a whole number from 1 to 4096"},
+      {{"--random", "8x8x8", "-j", "1e9"}, "--workers: '1e9' is not a whole number from 1 to 4096"},
   };
   for (const Case& t : cases) {
     std::vector<std::string> args = t.args;

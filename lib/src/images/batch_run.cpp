@@ -73,6 +73,8 @@ void run_on_executor(ImageBatchReport& report, const std::vector<std::size_t>& t
   report.interrupted = batch.interrupted;
   report.interrupt_signal = batch.interrupt_signal;
   report.workers = batch.workers;
+  report.workers_replaced = batch.workers_replaced;
+  report.workers_lost = batch.workers_lost;
   std::set<fs::path> may_have_temp_files;
   for (const JobResult& r : batch.results) {
     ImageItem& item = report.items[todo[r.index]];

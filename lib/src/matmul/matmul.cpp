@@ -234,6 +234,7 @@ MatmulRun multiply(Operands& ops, const TilePlan& plan, const MatmulOptions& opt
 
   run.workers = report.workers;
   run.workers_replaced = report.workers_replaced;
+  run.workers_lost = report.workers_lost;
   run.interrupted = report.interrupted;
   run.interrupt_signal = report.interrupt_signal;
   for (const JobResult& r : report.results) {

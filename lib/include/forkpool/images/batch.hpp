@@ -59,6 +59,8 @@ struct ImageBatchReport {
   bool interrupted = false;
   int interrupt_signal = 0;
   unsigned workers = 0;
+  unsigned workers_replaced = 0;  // processes: workers that died and were replaced
+  unsigned workers_lost = 0;      // processes: workers that could not be started or replaced
   double wall_seconds = 0;  // processing only, planning excluded
   [[nodiscard]] std::size_t count(ItemStatus s) const noexcept;
   [[nodiscard]] double input_megapixels() const noexcept;  // of the done items

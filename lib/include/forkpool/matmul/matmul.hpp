@@ -73,6 +73,7 @@ struct MatmulRun {
   TilePlan plan;
   unsigned workers = 0;
   unsigned workers_replaced = 0;
+  unsigned workers_lost = 0;  // could not be started or replaced; the others did their tiles
   double compute_seconds = 0;
   bool interrupted = false;
   int interrupt_signal = 0;

@@ -1,6 +1,10 @@
 // What only the process pool does: a worker that dies is noticed, replaced, and its job
 // retried a bounded number of times, on every transport.
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <chrono>
 #include <csignal>
 #include <string>
 
@@ -166,6 +170,29 @@ TEST_P(ProcessPoolTest, WorkersThatAlwaysDieBeforeTheirFirstJobEndTheBatchWithAR
   ASSERT_FALSE(warnings.empty());
   EXPECT_TRUE(warnings.back().starts_with("no worker left: workers die before their first job"))
       << warnings.back();
+}
+
+// A worker stopped (SIGSTOP) before it has read a shared input larger than any channel buffer
+// holds the coordinator in that send; with a job timeout the send gives up after as long as a
+// job gets, the worker is replaced, and the batch ends.
+TEST_P(ProcessPoolTest, WorkerStoppedBeforeReadingTheSharedInputIsReplaced) {
+  ExecutorOptions o = options(1);
+  o.job_timeout = std::chrono::milliseconds(500);
+  const std::string marker = (markers_.path() / "stopped").string();
+  o.worker_init = [marker] {
+    int fd = ::open(marker.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
+    if (fd < 0) return;  // a later worker: reads as usual
+    ::close(fd);
+    ::raise(SIGSTOP);
+  };
+  std::vector<Bytes> jobs = make_jobs(4);
+  const Bytes shared(16 << 20, std::byte{3});
+  BatchReport report = run_batch(o, jobs, run_job, shared);
+
+  ASSERT_EQ(report.count(JobStatus::done), jobs.size());
+  for (std::size_t i = 0; i < jobs.size(); ++i)
+    EXPECT_EQ(report.results[i].output, expected_output(jobs[i], shared)) << "job " << i;
+  EXPECT_EQ(report.workers_replaced, 1u);
 }
 
 TEST_P(ProcessPoolTest, SigtermEndsTheWorkersAndReturnsWhatFinished) {

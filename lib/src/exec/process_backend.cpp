@@ -205,10 +205,11 @@ class Coordinator {
     }
 
     // Sent once to every worker, replacements included. The worker reads it before it sends
-    // anything, so this cannot deadlock.
+    // anything, so this cannot deadlock; but a worker stopped while it reads would hold this
+    // thread (and the watchdog with it) for as long as the send may take.
     Bytes message(batch_.shared_input.begin(), batch_.shared_input.end());
     wire::append_frame(message, {0, wire::Kind::shared_input, 0});
-    if (!w.channel->send(message)) kill_worker(w);
+    if (!w.channel->send(message, send_deadline())) kill_worker(w);
     // wait_fd() reports new messages only after a receive() has found none (the shm ring
     // then asks its producer for a wake-up): try once now.
     drain(w);
@@ -297,7 +298,14 @@ class Coordinator {
     if (w.in_flight.empty()) w.front_since = Clock::now();
     w.in_flight.push_back(job);
     w.in_flight_bytes += input.size();
-    if (!w.channel->send(outgoing_)) kill_worker(w);
+    if (!w.channel->send(outgoing_, send_deadline())) kill_worker(w);
+  }
+
+  // A send blocks only while the worker is not reading (busy with a job, or stopped): with a
+  // job timeout, it gets as long as a job would, then the worker counts as stuck.
+  ipc::Deadline send_deadline() const {
+    const auto timeout = batch_.options.job_timeout;
+    return timeout > 0ms ? ipc::Deadline::after(timeout) : ipc::Deadline::never();
   }
 
   // A worker whose channel failed is killed; its pidfd then reports the death, and its jobs go

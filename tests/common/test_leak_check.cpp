@@ -3,36 +3,16 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <cstdlib>
 #include <filesystem>
-#include <optional>
 #include <string>
 
 #include "common/leak_check.hpp"
+#include "common/scoped_env.hpp"
 #include "common/temp_dir.hpp"
 #include "forkpool/ipc/unique_fd.hpp"
 
 namespace forkpool::testing {
 namespace {
-
-// Sets an environment variable for one test and puts back what was there. One test thread.
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const std::string& value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old;
-    ::setenv(name, value.c_str(), 1);
-  }
-  ~ScopedEnv() {
-    if (old_) ::setenv(name_, old_->c_str(), 1);
-    else ::unsetenv(name_);
-  }
-  ScopedEnv(const ScopedEnv&) = delete;
-  ScopedEnv& operator=(const ScopedEnv&) = delete;
-
- private:
-  const char* name_;
-  std::optional<std::string> old_;
-};
 
 ipc::UniqueFd create(const std::filesystem::path& path) {
   return ipc::UniqueFd(::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600));

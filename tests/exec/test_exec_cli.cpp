@@ -3,7 +3,7 @@
 // job timeout.
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
+#include <cstdlib>
 
 #include <filesystem>
 #include <fstream>
@@ -15,31 +15,11 @@
 
 #include "common/leak_check.hpp"
 #include "common/run_command.hpp"
+#include "common/scoped_env.hpp"
 #include "common/temp_dir.hpp"
 
 namespace forkpool::testing {
 namespace {
-
-// Sets an environment variable for the commands this test runs, and restores it afterwards.
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const std::string& value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old;
-    ::setenv(name, value.c_str(), 1);
-  }
-  ~ScopedEnv() {
-    if (old_)
-      ::setenv(name_, old_->c_str(), 1);
-    else
-      ::unsetenv(name_);
-  }
-  ScopedEnv(const ScopedEnv&) = delete;
-  ScopedEnv& operator=(const ScopedEnv&) = delete;
-
- private:
-  const char* name_;
-  std::optional<std::string> old_;
-};
 
 // The CLI with fork() failing after `forks` successful ones.
 class FailingForks {

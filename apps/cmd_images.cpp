@@ -34,6 +34,11 @@ struct ImagesFlags {
   CommonFlags common;
 };
 
+// 10^11 pixels: 400 GB to decode, far past any image OpenCV reads (2^30 pixels unless
+// OPENCV_IO_MAX_IMAGE_PIXELS raises it). A bound keeps the pixel count and the default job
+// timeout derived from it in range.
+constexpr double kMaxMegapixels = 100000;
+
 images::ImageBatchSettings settings_from(const ImagesFlags& f) {
   if (f.input_dir.empty() || f.output_dir.empty())
     throw InputError("images needs an input and an output folder: forkpool images IN OUT --op OP");
@@ -56,7 +61,9 @@ images::ImageBatchSettings settings_from(const ImagesFlags& f) {
 // The watchdog must spare the costliest legitimate image: denoise, the slowest op, takes about
 // 3 s per megapixel on one core (14 MP in 44 s measured), and --max-megapixels bounds the input.
 // Twice that, and never under 5 minutes: 20 minutes at the default 200 megapixels.
-double default_job_timeout(double max_megapixels) { return std::max(300.0, 6.0 * max_megapixels); }
+double default_job_timeout(double max_megapixels) {
+  return std::clamp(6.0 * max_megapixels, 300.0, kMaxJobTimeoutSeconds);
+}
 
 int run_images(const ImagesFlags& flags) {
   if (flags.list_ops) {
@@ -136,7 +143,16 @@ void setup(CLI::App& root, CommandRunner& chosen) {
                 "Allow the output folder to be, or be inside, the input folder");
   cmd->add_option("--max-megapixels", flags->max_megapixels,
                   "Refuse images larger than this before decoding them")
-      ->check(CLI::PositiveNumber)
+      ->type_name("N")
+      ->check(CLI::Validator(
+          [](std::string& text) -> std::string {
+            double value = 0;
+            if (CLI::detail::lexical_cast(text, value) && value > 0 && value <= kMaxMegapixels)
+              return {};
+            return fmt::format("'{}' is not a number of megapixels above 0 and up to {}", text,
+                               kMaxMegapixels);
+          },
+          ""))
       ->capture_default_str();
   add_job_timeout_flag(*cmd, flags->job_timeout,
                        "6 s per megapixel of --max-megapixels, at least 300 (1200 with the defaults)");

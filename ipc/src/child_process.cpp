@@ -1,6 +1,7 @@
 #include "forkpool/ipc/child_process.hpp"
 
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -54,7 +55,13 @@ Result<ChildProcess> ChildProcess::spawn(std::function<int()> body) {
   std::fflush(nullptr);
   pid_t parent = ::getpid();
   auto pid = sys_call("fork", {}, [] { return ::fork(); });
-  if (!pid) return std::unexpected(pid.error());
+  if (!pid) {
+    SysError error = pid.error();
+    if (error.code == EAGAIN)
+      error.hint = "too many processes (" + rlimit_text(RLIMIT_NPROC, "RLIMIT_NPROC") +
+                   ", or the system's or the cgroup's limit on tasks): raise the limit with ulimit -u";
+    return std::unexpected(std::move(error));
+  }
   if (*pid == 0) run_child(parent, body);
 
   // pidfd_open sets close-on-exec itself. The pid cannot be recycled before we reap it.

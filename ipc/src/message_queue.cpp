@@ -87,13 +87,6 @@ bool out_of_descriptors() {
   return errno == EMFILE;
 }
 
-std::string rlimit_text(int resource, const char* name, const char* unit) {
-  rlimit limit{};
-  if (::getrlimit(resource, &limit) != 0) return name;
-  if (limit.rlim_cur == RLIM_INFINITY) return std::string(name) + " = unlimited";
-  return std::string(name) + " = " + std::to_string(limit.rlim_cur) + unit;
-}
-
 // What a person should read for mq_open's final `code` (after every smaller try), or "".
 std::string mq_open_hint(int code) {
   switch (code) {

@@ -16,15 +16,17 @@ std::string SysError::message() const {
   return hint + " (" + out + ")";
 }
 
+std::string rlimit_text(int resource, const char* name, const char* unit) {
+  rlimit limit{};
+  if (::getrlimit(resource, &limit) != 0) return name;
+  if (limit.rlim_cur == RLIM_INFINITY) return std::string(name) + " = unlimited";
+  return std::string(name) + " = " + std::to_string(limit.rlim_cur) + unit;
+}
+
 std::string limit_hint(int code) {
-  if (code == EMFILE) {
-    rlimit files{};
-    std::string limit = "RLIMIT_NOFILE";
-    if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY)
-      limit += " = " + std::to_string(files.rlim_cur);
-    return "too many open files: this process has used up its descriptors (" + limit +
-           "): raise the limit with ulimit -n";
-  }
+  if (code == EMFILE)
+    return "too many open files: this process has used up its descriptors (" +
+           rlimit_text(RLIMIT_NOFILE, "RLIMIT_NOFILE") + "): raise the limit with ulimit -n";
   if (code == ENFILE)
     return "the system's table of open files is full (fs.file-max): close other programs' "
            "files or raise fs.file-max";

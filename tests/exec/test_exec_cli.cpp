@@ -50,7 +50,8 @@ CommandOutcome forkpool(std::vector<std::string> args) {
   return run_command(args);
 }
 
-const std::string kForkEagain = "fork: Resource temporarily unavailable";
+// fork() failing with EAGAIN, as the user reads it: the limit first, the call after.
+const std::string kForkEagain = "too many processes (RLIMIT_NPROC = ";
 
 class ExecCliTest : public LeakCheckedTest {
  protected:

@@ -52,7 +52,8 @@ class PoolFaultTest : public LeakCheckedTest {
   std::vector<int> seen_;
 };
 
-const std::string kForkEagain = "fork: Resource temporarily unavailable";
+// fork() failing with EAGAIN, as the user reads it: the limit first, the call after.
+const std::string kForkEagain = "too many processes (RLIMIT_NPROC = ";
 
 TEST_F(PoolFaultTest, WorkersThatCannotStartLeaveTheBatchToTheOthers) {
   fail_forks_after(1);

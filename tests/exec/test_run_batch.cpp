@@ -216,6 +216,13 @@ TEST_P(RunBatchTest, JobTimeoutIsKeptOnProcessesAndRefusedElsewhere) {
   EXPECT_EQ(report.workers_replaced, 0u);
 }
 
+// A timeout so long that a deadline built from it would overflow steady_clock is a mistake.
+TEST_P(RunBatchTest, JobTimeoutOverAYearIsRefused) {
+  ExecutorOptions o = options(2);
+  o.job_timeout = std::chrono::hours(24 * 367);
+  EXPECT_THROW((void)run_batch(o, make_jobs(2), run_job), std::invalid_argument);
+}
+
 TEST_P(RunBatchTest, EmptyBatchReturnsAnEmptyReport) {
   BatchReport report = run(options(), {});
   EXPECT_TRUE(report.results.empty());

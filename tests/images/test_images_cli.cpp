@@ -230,6 +230,11 @@ TEST_F(ImagesCliTest, UsageErrorsGetOneLineAndExitOne) {
       {{(dir / "nope").native(), (dir / "out").native(), "--op", "gray"}, "does not exist"},
       {{(dir / "in").native(), (dir / "out").native(), "--op", "gray", "--format", "gif"}, "unknown --format"},
       {{(dir / "in").native(), "--op", "gray"}, "needs an input and an output folder"},
+      // A huge limit once overflowed the default job timeout derived from it: every job timed out.
+      {{(dir / "in").native(), (dir / "out").native(), "--op", "gray", "--max-megapixels", "1e12"},
+       "--max-megapixels: '1e12' is not a number of megapixels above 0 and up to 100000"},
+      {{(dir / "in").native(), (dir / "out").native(), "--op", "gray", "--max-megapixels", "0"},
+       "is not a number of megapixels"},
   };
   for (const auto& c : cases) {
     auto r = forkpool_images(c.args);

@@ -1,5 +1,3 @@
-#include <sys/resource.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <csignal>
@@ -56,25 +54,6 @@ const ipc::Deadline kNoWait = ipc::Deadline::at(ipc::Deadline::Clock::time_point
 std::string seconds_text(std::chrono::milliseconds d) {
   char text[32];
   std::snprintf(text, sizeof text, "%.10g s", static_cast<double>(d.count()) / 1000.0);
-  return text;
-}
-
-// Why a worker could not be started, with the limit that stopped it when that is the cause
-// ("fork: Resource temporarily unavailable (too many processes: ulimit -u is 50)").
-std::string start_error(const ipc::SysError& error) {
-  std::string text = error.message();
-  auto limit = [](const char* name, int resource) -> std::string {
-    rlimit r{};
-    if (::getrlimit(resource, &r) != 0 || r.rlim_cur == RLIM_INFINITY) return {};
-    return std::string(name) + " is " + std::to_string(r.rlim_cur);
-  };
-  if (error.call == "fork" && error.code == EAGAIN) {
-    std::string nproc = limit("ulimit -u", RLIMIT_NPROC);
-    text += " (too many processes" + (nproc.empty() ? "" : ": " + nproc) + ")";
-  } else if (error.code == EMFILE) {
-    if (std::string nofile = limit("ulimit -n", RLIMIT_NOFILE); !nofile.empty())
-      text += " (" + nofile + ")";
-  }
   return text;
 }
 
@@ -170,7 +149,7 @@ class Coordinator {
   // Starts a worker in slot w. Returns why it could not be started; nothing of it is left then.
   std::optional<std::string> spawn(Worker& w) {
     auto pair = ipc::make_channel_pair(batch_.options.transport, {.max_message_bytes = max_message_bytes_});
-    if (!pair) return start_error(pair.error());
+    if (!pair) return pair.error().message();
     w.channel = std::move(pair->first);
     ipc::Channel* worker_end = pair->second.get();
 
@@ -182,7 +161,7 @@ class Coordinator {
     pair->second.reset();
     if (!child) {
       w.channel.reset();
-      return start_error(child.error());
+      return child.error().message();
     }
     w.process = std::move(*child);
     w.broken = false;
@@ -201,7 +180,7 @@ class Coordinator {
     if (!watched) {  // epoll's own limits: this worker cannot be heard, so it may not run
       w.channel.reset();
       w.process = ipc::ChildProcess();  // kills and reaps it
-      return start_error(watched.error());
+      return watched.error().message();
     }
 
     // Sent once to every worker, replacements included. The worker reads it before it sends
@@ -209,7 +188,7 @@ class Coordinator {
     // thread (and the watchdog with it) for as long as the send may take.
     Bytes message(batch_.shared_input.begin(), batch_.shared_input.end());
     wire::append_frame(message, {0, wire::Kind::shared_input, 0});
-    if (!w.channel->send(message, send_deadline())) kill_worker(w);
+    if (!w.channel->send(message, send_deadline(message.size()))) kill_worker(w);
     // wait_fd() reports new messages only after a receive() has found none (the shm ring
     // then asks its producer for a wake-up): try once now.
     drain(w);
@@ -301,11 +280,14 @@ class Coordinator {
     if (!w.channel->send(outgoing_, send_deadline())) kill_worker(w);
   }
 
-  // A send blocks only while the worker is not reading (busy with a job, or stopped): with a
-  // job timeout, it gets as long as a job would, then the worker counts as stuck.
-  ipc::Deadline send_deadline() const {
+  // A send blocks only while the worker is not reading (busy with a job, starting up, or
+  // stopped): with a job timeout, it gets as long as a job would, plus a second per 4 MiB for a
+  // large message on a copying transport (a reader slower than that is stuck), then the worker
+  // counts as stuck.
+  ipc::Deadline send_deadline(std::size_t bytes = 0) const {
     const auto timeout = batch_.options.job_timeout;
-    return timeout > 0ms ? ipc::Deadline::after(timeout) : ipc::Deadline::never();
+    if (timeout == 0ms) return ipc::Deadline::never();
+    return ipc::Deadline::after(timeout + std::chrono::seconds(bytes >> 22));
   }
 
   // A worker whose channel failed is killed; its pidfd then reports the death, and its jobs go
@@ -331,6 +313,10 @@ class Coordinator {
     const auto timeout = batch_.options.job_timeout;
     const auto now = Clock::now();
     for (Worker& w : workers_) {
+      // Replies may have waited while this thread was busy (a long send): a job that ended in
+      // time is not charged for that.
+      if (w.process.valid() && !w.broken) drain(w);
+      if (stopping_) return;
       if (!w.process.valid() || w.broken || w.in_flight.empty()) continue;
       if (now - w.front_since < timeout) continue;
       w.kill_cause = "timed out after " + seconds_text(timeout);
@@ -349,7 +335,7 @@ class Coordinator {
         if (code == ETIMEDOUT) break;
         if (code == ECONNRESET || code == EPIPE)  // gone mid-message: its death says why
           kill_unreadable_worker(w, {});
-        else if (code == EBADMSG || code == EPROTO || code == EMSGSIZE)
+        else if (ipc::is_malformed_message(got.error()))
           kill_unreadable_worker(w, "worker sent a malformed reply: " + got.error().message());
         else
           kill_unreadable_worker(w, "cannot read the worker's reply (" + got.error().message() + ")");

@@ -24,6 +24,10 @@ BatchReport run_batch(const ExecutorOptions& options, std::span<const Bytes> job
                       const ResultCallback& on_result) {
   if (!fn) throw std::invalid_argument("run_batch: no job function");
   if (options.job_timeout.count() < 0) throw std::invalid_argument("run_batch: negative job timeout");
+  // Deadlines add the timeout to steady_clock's nanoseconds: beyond a year it is a mistake, and
+  // far beyond, an overflow that would make every job time out at once.
+  if (options.job_timeout > std::chrono::hours(24 * 366))
+    throw std::invalid_argument("run_batch: a job timeout over a year");
   if (options.job_timeout.count() > 0 && options.backend != Backend::processes)
     throw std::invalid_argument("a job timeout needs the processes backend: " +
                                 std::string(to_string(options.backend)) +

@@ -36,4 +36,8 @@ std::unexpected<SysError> sys_failure(std::string call, std::string subject = {}
 // The hint sys_failure gives `code`, or "" (for the errors it has nothing to add to).
 std::string limit_hint(int code);
 
+// "RLIMIT_NOFILE = 1024", "RLIMIT_MSGQUEUE = 819200 bytes", "RLIMIT_NPROC = unlimited": this
+// process's soft limit, for hints.
+std::string rlimit_text(int resource, const char* name, const char* unit = "");
+
 }  // namespace forkpool::ipc

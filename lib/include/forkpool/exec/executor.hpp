@@ -66,7 +66,7 @@ struct ExecutorOptions {
   // worker died, then fails with "timed out after N s". Jobs queued behind it in that worker
   // never started: they go to other workers without using a retry. Zero: no limit.
   // threads and serial cannot stop a running job, so run_batch refuses a non-zero timeout there
-  // (std::invalid_argument) rather than promise what it cannot keep.
+  // (std::invalid_argument) rather than promise what it cannot keep. At most a year.
   std::chrono::milliseconds job_timeout{0};
   // processes: the largest result a job may send back, in bytes. A larger one fails that job
   // ("result of N bytes is over the limit of M bytes"), is not retried, and the worker goes on;

@@ -53,7 +53,7 @@ void add_common_flags(CLI::App& command, CommonFlags& flags) {
   command.add_option("--transport", flags.transport, "shm | pipe | unix | tcp | mq")
       ->capture_default_str();
   command.add_option("--json", flags.json_path, "Write a machine-readable report to FILE (- for stdout)");
-  command.add_flag("-q,--quiet", flags.quiet, "Print only errors");
+  command.add_flag("-q,--quiet", flags.quiet, "Print only errors and warnings (a worker lost)");
   command.add_flag("-v,--verbose", flags.verbose, "Print more detail");
 }
 

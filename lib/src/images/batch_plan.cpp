@@ -89,22 +89,36 @@ Listing list_inputs(const fs::path& root, bool recursive, const std::optional<Fi
   return out;
 }
 
-// Refuses an output folder that can be neither written nor made.
-void check_output_folder(const fs::path& given, const fs::path& real) {
+// What stops a folder (symlinks resolved) from being written or made: its nearest part that
+// exists must be a folder this process may write and enter.
+struct FolderProblem {
+  fs::path existing;        // that nearest existing part
+  bool not_a_folder = false;
+  std::string why;          // strerror of faccessat, when it is a folder
+};
+
+std::optional<FolderProblem> folder_problem(const fs::path& real) {
   std::error_code ec;
   fs::path existing = real;
   while (!fs::exists(existing, ec) && existing.has_relative_path()) existing = existing.parent_path();
-  if (!fs::is_directory(existing, ec))
+  if (!fs::is_directory(existing, ec)) return FolderProblem{existing, true, {}};
+  if (::faccessat(AT_FDCWD, existing.c_str(), W_OK | X_OK, AT_EACCESS) != 0)
+    return FolderProblem{existing, false, std::strerror(errno)};
+  return std::nullopt;
+}
+
+// Refuses an output folder that can be neither written nor made.
+void check_output_folder(const fs::path& given, const fs::path& real) {
+  auto problem = folder_problem(real);
+  if (!problem) return;
+  if (problem->not_a_folder)
     throw std::invalid_argument(fmt::format("cannot make the output folder '{}': '{}' is not a folder",
-                                            given.native(), existing.native()));
-  if (::faccessat(AT_FDCWD, existing.c_str(), W_OK | X_OK, AT_EACCESS) != 0) {
-    const char* why = std::strerror(errno);
-    if (existing == real)
-      throw std::invalid_argument(
-          fmt::format("the output folder '{}' is not writable: {}", given.native(), why));
-    throw std::invalid_argument(fmt::format("cannot make the output folder '{}': '{}' is not writable: {}",
-                                            given.native(), existing.native(), why));
-  }
+                                            given.native(), problem->existing.native()));
+  if (problem->existing == real)
+    throw std::invalid_argument(
+        fmt::format("the output folder '{}' is not writable: {}", given.native(), problem->why));
+  throw std::invalid_argument(fmt::format("cannot make the output folder '{}': '{}' is not writable: {}",
+                                          given.native(), problem->existing.native(), problem->why));
 }
 
 // Where the writer will put an output's bytes: its folder with every symlink resolved and,
@@ -161,12 +175,11 @@ class Destinations {
       return it->second;
     }
     // The folder, or the part of it that exists (the rest is made by run_image_batch).
-    fs::path existing = it->second.real;
-    while (!fs::exists(existing, ec) && existing.has_relative_path()) existing = existing.parent_path();
-    if (!fs::is_directory(existing, ec))
-      it->second.error = fmt::format("cannot write to {}: {} is not a folder", folder.native(), existing.native());
-    else if (::faccessat(AT_FDCWD, existing.c_str(), W_OK | X_OK, AT_EACCESS) != 0)
-      it->second.error = fmt::format("cannot write to {}: {}", existing.native(), std::strerror(errno));
+    if (auto problem = folder_problem(it->second.real); problem && problem->not_a_folder)
+      it->second.error = fmt::format("cannot write to {}: {} is not a folder", folder.native(),
+                                     problem->existing.native());
+    else if (problem)
+      it->second.error = fmt::format("cannot write to {}: {}", problem->existing.native(), problem->why);
     return it->second;
   }
 

@@ -82,7 +82,9 @@ class OutputFile {
   // Appends all of `data`. On failure the temporary is removed and this OutputFile is spent.
   Result<void> write(std::span<const std::byte> data);
   // Puts the file in place: flushes (reporting a late write error, e.g. of NFS), fsyncs when
-  // asked, renames the temporary over the target. On failure the temporary is removed.
+  // asked, renames the temporary over the target. On failure the temporary is removed. With
+  // sync, an error of the folder's fsync comes after the rename: the file is then in place,
+  // but the rename may not survive a crash of the machine.
   Result<void> commit();
   // Removes the temporary (if any) and closes. Idempotent.
   void discard() noexcept;

@@ -48,7 +48,8 @@ std::string format_text(const MatmulReport& r) {
                                             : std::string(),
                      r.run.workers_lost ? fmt::format(", {} worker(s) lost", r.run.workers_lost)
                                         : std::string());
-  out += fmt::format("kernel   {}\n", r.kernel);
+  out += fmt::format("kernel   {} {}, chosen by {}; {}\n", r.kernel, dtype, r.kernel_chosen_by,
+                     r.kernel_library);
   out += fmt::format("load     {:.3f} s\n", r.load_seconds);
   double g = r.gflops();
   std::string rate = !r.run.complete() ? std::string(r.run.interrupted ? "(interrupted)" : "(tiles failed)")
@@ -77,6 +78,8 @@ std::string json_report(const MatmulReport& r) {
   j["transport"] = r.transport ? nlohmann::json(*r.transport) : nlohmann::json(nullptr);
   j["workers"] = r.workers;
   j["kernel"] = r.kernel;
+  j["kernel_chosen_by"] = r.kernel_chosen_by;
+  j["kernel_library"] = r.kernel_library;
   j["workers_replaced"] = r.run.workers_replaced;
   j["workers_lost"] = r.run.workers_lost;
   j["tile"] = {{"rows", r.run.plan.tile_rows}, {"cols", r.run.plan.tile_cols}};

@@ -26,7 +26,9 @@ struct MatmulReport {
   std::string backend;
   std::optional<std::string> transport;  // processes only
   unsigned workers = 0;
-  std::string kernel;        // what multiplies the tiles (matmul::kernel_name())
+  std::string kernel;        // what multiplies the tiles: "openblas-skylakex"
+  std::string kernel_chosen_by;  // matmul::to_string(KernelSource): "CPU features", "--kernel"
+  std::string kernel_library;    // matmul::kernel_library()
   std::size_t m = 0, k = 0, n = 0;
   matmul::MatmulRun run;
   std::uint64_t seed = 0;    // --random only

@@ -19,6 +19,7 @@
 #include "forkpool/matmul/kernels.hpp"
 #include "forkpool/matmul/matmul.hpp"
 #include "forkpool/matmul/npy.hpp"
+#include "forkpool/matmul/pool_memory.hpp"
 #include "job_timeout.hpp"
 #include "matmul_report.hpp"
 #include "output_files.hpp"
@@ -161,6 +162,11 @@ int run(const MatmulFlags& flags) {
     throw InputError(e.what());
   }
   report.load_seconds = seconds_since(load_start);
+  report.operands_bytes = matmul::Operands::bytes_needed(ops->dtype(), ops->m(), ops->k(), ops->n());
+  // Peak memory: sampled once loaded, as tiles end (every tile's end at most every 20 ms, and
+  // the last one, when C is whole and the workers still live) and after the product.
+  matmul::PeakPoolMemory memory;
+  memory.sample();
   report.m = ops->m();
   report.k = ops->k();
   report.n = ops->n();
@@ -176,8 +182,15 @@ int run(const MatmulFlags& flags) {
                  static_cast<double>(report.n);
   ProgressBar bar("matmul", plan.tiles.size(), "tiles",
                   !quiet && stderr_is_terminal() && flops >= kProgressFlops);
-  report.run = matmul::multiply(*ops, plan, options, [&](const matmul::Tile&) { bar.advance(); });
+  std::size_t tiles_done = 0;
+  report.run = matmul::multiply(*ops, plan, options, [&](const matmul::Tile&) {
+    bar.advance();
+    if (++tiles_done == plan.tiles.size()) memory.sample();
+    else memory.sample_now_and_then();
+  });
   bar.finish();
+  memory.sample();
+  report.peak_memory = memory.peak();
   hooks.after_product(*ops);
   if (report.run.workers > 0) report.workers = report.run.workers;
 

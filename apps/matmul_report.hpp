@@ -7,6 +7,7 @@
 
 #include "forkpool/matmul/freivalds.hpp"
 #include "forkpool/matmul/matmul.hpp"
+#include "forkpool/matmul/pool_memory.hpp"
 
 namespace forkpool::cli {
 
@@ -36,6 +37,8 @@ struct MatmulReport {
   double write_seconds = 0;
   std::optional<matmul::VerifyResult> verify;
   double verify_seconds = 0;
+  std::size_t operands_bytes = 0;    // A, B and C in the shared arena
+  matmul::PoolMemory peak_memory;    // largest PSS of coordinator + workers sampled
   std::string status = "ok";  // "ok", "failed" (tiles, --verify, or C not written), "interrupted"
 
   [[nodiscard]] double gflops() const;

@@ -112,6 +112,10 @@ TEST_F(CliMatmulTest, JsonReportHoldsEveryFigure) {
   EXPECT_FALSE(j["kernel"].get<std::string>().empty());
   EXPECT_FALSE(j["kernel_chosen_by"].get<std::string>().empty());
   EXPECT_FALSE(j["kernel_library"].get<std::string>().empty());
+  // Coordinator and both workers, when the last tile ended; all of A, B and C were touched.
+  EXPECT_EQ(j["peak_pss_processes"], 3);
+  EXPECT_GE(j["peak_pss_bytes"].get<std::size_t>(), j["operands_bytes"].get<std::size_t>());
+  EXPECT_GE(j["operands_bytes"].get<std::size_t>(), (64 * 48 + 48 * 80 + 64 * 80) * 8);
 }
 
 TEST_F(CliMatmulTest, TheKernelIsChosenByTheCpuUnlessAsked) {

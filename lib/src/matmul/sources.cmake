@@ -7,6 +7,7 @@ target_sources(forkpool_lib PRIVATE
   src/matmul/kernels.cpp
   src/matmul/matmul.cpp
   src/matmul/npy.cpp
+  src/matmul/pool_memory.cpp
   src/matmul/tile_plan.cpp
 )
 

@@ -122,13 +122,15 @@ def numpy_variants(one_thread):
     out = [("numpy @", {"OPENBLAS_CORETYPE": None})]
     if env_core:
         out.append((f"numpy @ {env_core} (environment)", {}))
-    out.append((f"numpy @ {best} (best)", {"OPENBLAS_CORETYPE": best}))
+    if best:  # None on a CPU none of the core types fits (not x86): as installed is the best
+        out.append((f"numpy @ {best} (best)", {"OPENBLAS_CORETYPE": best}))
     if one_thread:
         one = {"OPENBLAS_NUM_THREADS": "1"}
         out.append(("numpy @ 1 thread", {"OPENBLAS_CORETYPE": None, **one}))
         if env_core:
             out.append((f"numpy @ 1 thread, {env_core} (env.)", one))
-        out.append((f"numpy @ 1 thread, {best}", {"OPENBLAS_CORETYPE": best, **one}))
+        if best:
+            out.append((f"numpy @ 1 thread, {best}", {"OPENBLAS_CORETYPE": best, **one}))
     return out
 
 
@@ -223,7 +225,7 @@ def main():
                     rows[name] = (r["gflops"], r["pss"])
                     described.setdefault(name, r["blas"])
                 base = rows[numpy_rows[0][0]][0]
-                best = next(g for name, (g, _) in rows.items() if name.endswith("(best)"))
+                best = next((g for name, (g, _) in rows.items() if name.endswith("(best)")), base)
                 if eigen:
                     rows["Eigen + OpenMP"] = (eigen_gflops(eigen, n, dtype, opts.repeats, opts.workers), 0)
                 for _, name, args in variants:

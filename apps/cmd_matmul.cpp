@@ -7,6 +7,7 @@
 #include <fmt/core.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -18,6 +19,7 @@
 #include "forkpool/matmul/kernels.hpp"
 #include "forkpool/matmul/matmul.hpp"
 #include "forkpool/matmul/npy.hpp"
+#include "forkpool/matmul/pool_memory.hpp"
 #include "job_timeout.hpp"
 #include "matmul_report.hpp"
 #include "output_files.hpp"
@@ -46,6 +48,7 @@ struct MatmulFlags {
   std::string output;
   std::string random;
   std::string dtype;
+  std::optional<std::string> kernel;
   std::uint64_t seed = 1;
   std::size_t tile = 0;
   bool verify = false;
@@ -114,13 +117,25 @@ int run(const MatmulFlags& flags) {
   const bool quiet = flags.common.quiet || outputs.uses_stdout();
   std::optional<Shape> random_shape;
   if (!flags.random.empty()) random_shape = parse_random(flags.random);
+  // The kernel is chosen here, before any worker or thread exists, so that all inherit it.
+  matmul::KernelRequest request = matmul::kernel_request(
+      flags.kernel, std::getenv(matmul::kKernelEnvironment.data()), std::getenv("OPENBLAS_CORETYPE"));
+  MatmulTestHooks hooks = MatmulTestHooks::from_environment();
+  matmul::KernelChoice kernel;
+  try {
+    kernel = matmul::choose_kernel(request, hooks.cpu_features());
+  } catch (const matmul::KernelError& e) {
+    throw InputError(fmt::format("{}: {}", matmul::to_string(request.source), e.what()));
+  }
 
   MatmulReport report;
   report.backend = std::string(to_string(exec.backend));
   if (exec.backend == Backend::processes) report.transport = std::string(ipc::to_string(exec.transport));
   report.workers = exec.backend == Backend::serial ? 1 : exec.workers;
   report.output = flags.output;
-  report.kernel = matmul::kernel_name();
+  report.kernel = kernel.name;
+  report.kernel_chosen_by = std::string(matmul::to_string(kernel.source));
+  report.kernel_library = matmul::kernel_library();
 
   // Load: read from the files straight into the shared arena.
   auto load_start = Clock::now();
@@ -147,6 +162,11 @@ int run(const MatmulFlags& flags) {
     throw InputError(e.what());
   }
   report.load_seconds = seconds_since(load_start);
+  report.operands_bytes = matmul::Operands::bytes_needed(ops->dtype(), ops->m(), ops->k(), ops->n());
+  // Peak memory: sampled once loaded, as tiles end (every tile's end at most every 20 ms, and
+  // the last one, when C is whole and the workers still live) and after the product.
+  matmul::PeakPoolMemory memory;
+  memory.sample();
   report.m = ops->m();
   report.k = ops->k();
   report.n = ops->n();
@@ -156,15 +176,21 @@ int run(const MatmulFlags& flags) {
   matmul::MatmulOptions options;
   options.executor = exec;
   options.tile = flags.tile;
-  MatmulTestHooks hooks = MatmulTestHooks::from_environment();
   hooks.install(options);
   matmul::TilePlan plan = matmul::plan_product(*ops, options);
   double flops = 2.0 * static_cast<double>(report.m) * static_cast<double>(report.k) *
                  static_cast<double>(report.n);
   ProgressBar bar("matmul", plan.tiles.size(), "tiles",
                   !quiet && stderr_is_terminal() && flops >= kProgressFlops);
-  report.run = matmul::multiply(*ops, plan, options, [&](const matmul::Tile&) { bar.advance(); });
+  std::size_t tiles_done = 0;
+  report.run = matmul::multiply(*ops, plan, options, [&](const matmul::Tile&) {
+    bar.advance();
+    if (++tiles_done == plan.tiles.size()) memory.sample();
+    else memory.sample_now_and_then();
+  });
   bar.finish();
+  memory.sample();
+  report.peak_memory = memory.peak();
   hooks.after_product(*ops);
   if (report.run.workers > 0) report.workers = report.run.workers;
 
@@ -231,6 +257,13 @@ void setup(CLI::App& root, CommandRunner& chosen) {
   cmd->add_option("--dtype", flags->dtype,
                   "f32 | f64: element type of the product (default: f64 with --random; with files, "
                   "f32 if both are float32, else f64)");
+  std::string kernels;
+  for (const auto& k : matmul::available_kernels()) kernels += ", " + k.name;
+  cmd->add_option("--kernel", flags->kernel,
+                  "What multiplies the tiles: auto (the fastest this CPU runs, by its cpuid "
+                  "features) or one of" + kernels.substr(1) +
+                  "; default: $FORKPOOL_MATMUL_KERNEL, else OpenBLAS's own $OPENBLAS_CORETYPE when "
+                  "set, else auto");
   cmd->add_option("--seed", flags->seed, "Seed of --random")->capture_default_str();
   cmd->add_option("--tile", flags->tile,
                   "Square tiles of C of this edge (rounded up to the kernel's register blocking; "

@@ -23,6 +23,11 @@ std::string describe(const MatmulOperandInfo& op, std::string_view fallback_dtyp
                      op.fortran_order ? " (Fortran order)" : "");
 }
 
+std::string bytes_text(std::size_t bytes) {
+  double mib = static_cast<double>(bytes) / (1024.0 * 1024.0);
+  return mib >= 1024 ? fmt::format("{:.2f} GiB", mib / 1024) : fmt::format("{:.1f} MiB", mib);
+}
+
 nlohmann::json operand_json(const MatmulOperandInfo& op) {
   return {{"source", op.source}, {"shape", {op.rows, op.cols}}, {"dtype", op.dtype},
           {"fortran_order", op.fortran_order}};
@@ -48,13 +53,21 @@ std::string format_text(const MatmulReport& r) {
                                             : std::string(),
                      r.run.workers_lost ? fmt::format(", {} worker(s) lost", r.run.workers_lost)
                                         : std::string());
-  out += fmt::format("kernel   {}\n", r.kernel);
+  out += fmt::format("kernel   {} {}, chosen by {}; {}\n", r.kernel, dtype, r.kernel_chosen_by,
+                     r.kernel_library);
   out += fmt::format("load     {:.3f} s\n", r.load_seconds);
   double g = r.gflops();
   std::string rate = !r.run.complete() ? std::string(r.run.interrupted ? "(interrupted)" : "(tiles failed)")
                      : g >= 1          ? fmt::format("{:.1f} GFLOP/s", g)
                                        : fmt::format("{:.3f} GFLOP/s", g);
   out += fmt::format("compute  {:.3f} s  {}\n", r.run.compute_seconds, rate);
+  if (r.peak_memory.processes > 0)
+    out += fmt::format("memory   peak {} PSS in {} process{}; A, B and C take {} ({:.2f}x)\n",
+                       bytes_text(r.peak_memory.bytes), r.peak_memory.processes,
+                       r.peak_memory.processes == 1 ? "" : "es", bytes_text(r.operands_bytes),
+                       r.operands_bytes ? static_cast<double>(r.peak_memory.bytes) /
+                                              static_cast<double>(r.operands_bytes)
+                                        : 0.0);
   if (r.verify)
     out += fmt::format("verify   {}, relative error {:.2e} (tolerance {:.2e}, {} rounds), {:.3f} s\n",
                        r.verify->passed ? "passed" : "FAILED", r.verify->relative_error,
@@ -77,6 +90,8 @@ std::string json_report(const MatmulReport& r) {
   j["transport"] = r.transport ? nlohmann::json(*r.transport) : nlohmann::json(nullptr);
   j["workers"] = r.workers;
   j["kernel"] = r.kernel;
+  j["kernel_chosen_by"] = r.kernel_chosen_by;
+  j["kernel_library"] = r.kernel_library;
   j["workers_replaced"] = r.run.workers_replaced;
   j["workers_lost"] = r.run.workers_lost;
   j["tile"] = {{"rows", r.run.plan.tile_rows}, {"cols", r.run.plan.tile_cols}};
@@ -84,6 +99,9 @@ std::string json_report(const MatmulReport& r) {
   j["load_seconds"] = r.load_seconds;
   j["compute_seconds"] = r.run.compute_seconds;
   j["write_seconds"] = r.write_seconds;
+  j["operands_bytes"] = r.operands_bytes;
+  j["peak_pss_bytes"] = r.peak_memory.processes ? nlohmann::json(r.peak_memory.bytes) : nlohmann::json(nullptr);
+  j["peak_pss_processes"] = r.peak_memory.processes;
   j["gflops"] = r.run.complete() ? nlohmann::json(r.gflops()) : nlohmann::json(nullptr);
   if (r.verify) {
     // JSON has no infinity: a NaN or infinite error (a NaN in C) is written as null.

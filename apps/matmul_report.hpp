@@ -7,6 +7,7 @@
 
 #include "forkpool/matmul/freivalds.hpp"
 #include "forkpool/matmul/matmul.hpp"
+#include "forkpool/matmul/pool_memory.hpp"
 
 namespace forkpool::cli {
 
@@ -26,7 +27,9 @@ struct MatmulReport {
   std::string backend;
   std::optional<std::string> transport;  // processes only
   unsigned workers = 0;
-  std::string kernel;        // what multiplies the tiles (matmul::kernel_name())
+  std::string kernel;        // what multiplies the tiles: "openblas-skylakex"
+  std::string kernel_chosen_by;  // matmul::to_string(KernelSource): "CPU features", "--kernel"
+  std::string kernel_library;    // matmul::kernel_library()
   std::size_t m = 0, k = 0, n = 0;
   matmul::MatmulRun run;
   std::uint64_t seed = 0;    // --random only
@@ -34,6 +37,8 @@ struct MatmulReport {
   double write_seconds = 0;
   std::optional<matmul::VerifyResult> verify;
   double verify_seconds = 0;
+  std::size_t operands_bytes = 0;    // A, B and C in the shared arena
+  matmul::PoolMemory peak_memory;    // largest PSS of coordinator + workers sampled
   std::string status = "ok";  // "ok", "failed" (tiles, --verify, or C not written), "interrupted"
 
   [[nodiscard]] double gflops() const;

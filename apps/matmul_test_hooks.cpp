@@ -21,6 +21,10 @@ MatmulTestHooks MatmulTestHooks::from_environment() {
   }
   if (const char* corrupt = std::getenv("FORKPOOL_MATMUL_TEST_CORRUPT_C"))
     hooks.corrupt_c_ = std::strcmp(corrupt, "1") == 0;
+  if (const char* cpu = std::getenv("FORKPOOL_MATMUL_TEST_CPU_FEATURES")) {
+    hooks.cpu_ = matmul::parse_cpu_features(cpu);
+    if (!hooks.cpu_) throw std::runtime_error("FORKPOOL_MATMUL_TEST_CPU_FEATURES: unknown feature");
+  }
   return hooks;
 }
 
@@ -32,6 +36,10 @@ void MatmulTestHooks::install(matmul::MatmulOptions& options) const {
   options.before_tile = [flag, victim](std::size_t index) {
     if (index == victim && flag->exchange(1) == 0) ::raise(SIGKILL);
   };
+}
+
+matmul::CpuFeatures MatmulTestHooks::cpu_features() const {
+  return cpu_ ? *cpu_ : matmul::detect_cpu_features();
 }
 
 void MatmulTestHooks::after_product(matmul::Operands& ops) const {

@@ -1,6 +1,7 @@
 #pragma once
-// Sets an environment variable for one test (and the commands it runs) and puts back what was
-// there when it goes out of scope. The test's own thread only: setenv is not thread-safe.
+// Sets (or, given std::nullopt, removes) an environment variable for one test (and the commands
+// it runs) and puts back what was there when it goes out of scope. The test's own thread only:
+// setenv is not thread-safe.
 
 #include <stdlib.h>
 
@@ -14,6 +15,10 @@ class ScopedEnv {
   ScopedEnv(const char* name, const std::string& value) : name_(name) {
     if (const char* old = std::getenv(name)) old_ = old;
     ::setenv(name, value.c_str(), 1);
+  }
+  ScopedEnv(const char* name, std::nullopt_t) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = old;
+    ::unsetenv(name);
   }
   ~ScopedEnv() {
     if (old_)

@@ -8,15 +8,19 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <iterator>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <thread>
 
 #include "common/leak_check.hpp"
 #include "common/run_command.hpp"
 #include "common/sandbox.hpp"
+#include "common/scoped_env.hpp"
+#include "forkpool/matmul/kernels.hpp"
 #include "matmul/matmul_test_support.hpp"
 
 namespace forkpool::matmul {
@@ -24,6 +28,7 @@ namespace {
 
 using forkpool::testing::CommandOutcome;
 using forkpool::testing::run_command;
+using forkpool::testing::ScopedEnv;
 using forkpool::testing::spawn_quiet;
 using testing::fixture;
 using testing::read_row_major;
@@ -39,17 +44,20 @@ std::string slurp(const std::filesystem::path& path) {
   return {std::istreambuf_iterator<char>(in), {}};
 }
 
-// Sets an environment variable for the commands this test runs, and removes it afterwards.
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const char* value) : name_(name) { ::setenv(name, value, 1); }
-  ~ScopedEnv() { ::unsetenv(name_); }
-  ScopedEnv(const ScopedEnv&) = delete;
-  ScopedEnv& operator=(const ScopedEnv&) = delete;
+nlohmann::json json_of(std::vector<std::string> args, const std::filesystem::path& json) {
+  args.insert(args.end(), {"-q", "--json", json.string()});
+  CommandOutcome r = matmul(args);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  return nlohmann::json::parse(slurp(json));
+}
 
- private:
-  const char* name_;
-};
+// The kernels this build has that this CPU runs, fastest first.
+std::vector<std::string> runnable_kernels() {
+  std::vector<std::string> out;
+  for (const KernelSpec& k : available_kernels())
+    if (detect_cpu_features().covers(k.needs)) out.push_back(k.name);
+  return out;
+}
 
 void expect_near(const std::vector<double>& got, const std::vector<double>& want, double tolerance) {
   ASSERT_EQ(got.size(), want.size());
@@ -102,6 +110,83 @@ TEST_F(CliMatmulTest, JsonReportHoldsEveryFigure) {
   }
   EXPECT_GE(j["tiles"].get<int>(), 1);
   EXPECT_FALSE(j["kernel"].get<std::string>().empty());
+  EXPECT_FALSE(j["kernel_chosen_by"].get<std::string>().empty());
+  EXPECT_FALSE(j["kernel_library"].get<std::string>().empty());
+  // Coordinator and both workers, when the last tile ended; all of A, B and C were touched.
+  EXPECT_EQ(j["peak_pss_processes"], 3);
+  EXPECT_GE(j["peak_pss_bytes"].get<std::size_t>(), j["operands_bytes"].get<std::size_t>());
+  EXPECT_GE(j["operands_bytes"].get<std::size_t>(), (64 * 48 + 48 * 80 + 64 * 80) * 8);
+}
+
+TEST_F(CliMatmulTest, TheKernelIsChosenByTheCpuUnlessAsked) {
+  std::vector<std::string> kernels = runnable_kernels();
+  ASSERT_FALSE(kernels.empty());
+  const std::string fastest = kernels.front(), slowest = kernels.back();
+  auto json = dir_ / "report.json";
+  std::vector<std::string> args = {"--random", "200x150x170", "--verify", "-j", "2"};
+  {
+    ScopedEnv no_coretype("OPENBLAS_CORETYPE", std::nullopt);
+    auto j = json_of(args, json);
+    EXPECT_EQ(j["kernel"], fastest);
+    EXPECT_EQ(j["kernel_chosen_by"], "CPU features");
+    EXPECT_EQ(j["verify"]["passed"], true);
+    ScopedEnv variable("FORKPOOL_MATMUL_KERNEL", slowest.c_str());
+    j = json_of(args, json);
+    EXPECT_EQ(j["kernel"], slowest);
+    EXPECT_EQ(j["kernel_chosen_by"], "FORKPOOL_MATMUL_KERNEL");
+    EXPECT_EQ(j["verify"]["passed"], true);
+    auto with_flag = args;
+    with_flag.insert(with_flag.end(), {"--kernel", fastest, "--dtype", "f32"});
+    CommandOutcome r = matmul(with_flag);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find("kernel   " + fastest + " f32, chosen by --kernel; "), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("verify   passed"), std::string::npos) << r.out;
+  }
+#ifdef FORKPOOL_WITH_OPENBLAS
+  // OpenBLAS's own variable is honoured when forkpool's are not given; "auto" overrides it.
+  ScopedEnv coretype("OPENBLAS_CORETYPE", "Prescott");
+  ScopedEnv no_variable("FORKPOOL_MATMUL_KERNEL", std::nullopt);
+  auto j = json_of(args, json);
+  EXPECT_EQ(j["kernel"], "openblas-prescott");
+  EXPECT_EQ(j["kernel_chosen_by"], "OPENBLAS_CORETYPE");
+  auto with_auto = args;
+  with_auto.insert(with_auto.end(), {"--kernel", "auto"});
+  j = json_of(with_auto, json);
+  EXPECT_EQ(j["kernel"], fastest);
+  EXPECT_EQ(j["kernel_chosen_by"], "CPU features");
+#endif
+}
+
+TEST_F(CliMatmulTest, AKernelThatCannotRunIsOneLineAndNothingIsDone) {
+  std::string c = (dir_ / "c.npy").string();
+  CommandOutcome r = matmul({"--random", "64x64x64", "-o", c, "--kernel", "fastest"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err.rfind("forkpool: --kernel: unknown kernel 'fastest' (this build has: auto, ", 0), 0u) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(c));
+  {
+    ScopedEnv variable("FORKPOOL_MATMUL_KERNEL", "nope");
+    r = matmul({"--random", "64x64x64", "-o", c});
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_EQ(r.err.rfind("forkpool: FORKPOOL_MATMUL_KERNEL: unknown kernel 'nope'", 0), 0u) << r.err;
+  }
+#ifdef FORKPOOL_WITH_OPENBLAS
+  // On a CPU with AVX2 but no AVX-512 (pretended), SkylakeX's kernel is refused by name, and
+  // the fastest it runs is chosen by default.
+  ScopedEnv cpu("FORKPOOL_MATMUL_TEST_CPU_FEATURES", "sse3,avx,fma,avx2");
+  ScopedEnv no_coretype("OPENBLAS_CORETYPE", std::nullopt);
+  r = matmul({"--random", "64x64x64", "-o", c, "--kernel", "openblas-skylakex"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err.rfind("forkpool: --kernel: kernel 'openblas-skylakex' needs avx512f, avx512cd, "
+                        "avx512bw, avx512dq, avx512vl, which this CPU or its OS does not offer "
+                        "(this CPU runs: openblas-haswell, ", 0), 0u) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(c));
+  auto j = json_of({"--random", "64x64x64", "--verify"}, dir_ / "report.json");
+  EXPECT_EQ(j["kernel"], "openblas-haswell");
+  EXPECT_EQ(j["verify"]["passed"], true);
+#endif
 }
 
 #ifdef FORKPOOL_WITH_OPENBLAS
@@ -110,7 +195,7 @@ TEST_F(CliMatmulTest, JsonReportHoldsEveryFigure) {
 TEST_F(CliMatmulTest, TilesRunOnTheSerialOpenBlas) {
   CommandOutcome r = matmul({"--random", "64x64x64", "--backend", "serial"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_NE(r.out.find("kernel   OpenBLAS"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("kernel   openblas-"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("SINGLE_THREADED"), std::string::npos) << r.out;
 }
 #endif

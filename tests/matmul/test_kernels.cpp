@@ -3,6 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
+#include <limits>
+#include <optional>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -120,6 +124,97 @@ TEST(Kernels, UniformFillIsReproducibleAndInRange) {
   }
   EXPECT_LT(std::abs(sum / 1000), 0.1);  // centred: a mean of 1000 draws is within 0.1 of 0
 }
+
+// C = A B of a block inside larger matrices (leading dimensions wider than the block) with the
+// kernel in use, against a double-precision triple loop, within the classical bound on the
+// rounding of a dot product of length k (k ε Σ|a||b|); a wrong kernel is off by O(1).
+template <class T>
+void check_block_product(Dtype dtype, std::size_t m, std::size_t k, std::size_t n) {
+  const std::size_t lda = k + 3, ldb = n + 5, ldc = n + 7;
+  std::vector<T> a(m * lda), b(k * ldb), c(m * ldc, T(-7));
+  fill_uniform(dtype, bytes(a), a.size(), 11);
+  fill_uniform(dtype, bytes(b), b.size(), 12);
+  multiply_block(dtype, bytes(a), lda, bytes(b), ldb, bytes(c), ldc, m, k, n);
+  for (std::size_t i = 0; i < m; ++i)
+    for (std::size_t j = 0; j < ldc; ++j) {
+      if (j >= n) {
+        ASSERT_EQ(c[i * ldc + j], T(-7)) << "outside the block, " << i << "," << j;
+        continue;
+      }
+      double want = 0, scale = 0;
+      for (std::size_t p = 0; p < k; ++p) {
+        want += double(a[i * lda + p]) * double(b[p * ldb + j]);
+        scale += std::abs(double(a[i * lda + p]) * double(b[p * ldb + j]));
+      }
+      const double bound = double(k) * std::numeric_limits<T>::epsilon() * scale;
+      ASSERT_NEAR(c[i * ldc + j], want, bound) << i << "," << j;
+    }
+}
+
+// Kernels are switched in this process: each test puts back the one it found.
+class KernelSwitchTest : public ::testing::Test {
+ protected:
+  void SetUp() override { initial_ = current_kernel(); }
+  void TearDown() override {
+    for (const KernelSpec& k : available_kernels())
+      if (k.name == initial_) use_kernel(k);
+    EXPECT_EQ(current_kernel(), initial_);
+  }
+
+ private:
+  std::string initial_;
+};
+
+// Every kernel this build has and this CPU runs multiplies correctly, in both types, at a size
+// OpenBLAS's small-matrix path takes and at one its blocked gemm takes.
+TEST_F(KernelSwitchTest, EveryKernelThisCpuRunsMultipliesCorrectly) {
+  CpuFeatures cpu = detect_cpu_features();
+  unsigned tried = 0;
+  for (const KernelSpec& kernel : available_kernels()) {
+    if (!cpu.covers(kernel.needs)) {
+      std::printf("not on this CPU: %s (needs %s)\n", kernel.name.c_str(), cpu.missing(kernel.needs).c_str());
+      continue;
+    }
+    SCOPED_TRACE(kernel.name);
+    use_kernel(kernel);
+    EXPECT_EQ(current_kernel(), kernel.name);
+    check_block_product<double>(Dtype::f64, 9, 13, 11);
+    check_block_product<float>(Dtype::f32, 9, 13, 11);
+    check_block_product<double>(Dtype::f64, 203, 301, 257);
+    check_block_product<float>(Dtype::f32, 203, 301, 257);
+    ++tried;
+  }
+  EXPECT_GE(tried, 1u);
+}
+
+TEST_F(KernelSwitchTest, ChoosingByTheCpuTakesTheFirstKernelItRuns) {
+  auto want = decide_kernel(std::nullopt, detect_cpu_features(), available_kernels());
+  ASSERT_TRUE(want.has_value()) << want.error();
+  KernelChoice got = choose_kernel({});
+  EXPECT_EQ(got.name, want->name);
+  EXPECT_EQ(got.source, KernelSource::cpu_features);
+  EXPECT_EQ(current_kernel(), want->name);
+  EXPECT_THROW(choose_kernel({"no-such-kernel", KernelSource::flag}), KernelError);
+  EXPECT_EQ(current_kernel(), want->name) << "a refused request changes nothing";
+}
+
+#ifdef FORKPOOL_WITH_OPENBLAS
+// OPENBLAS_CORETYPE is set only for the switch: what the user had comes back, set or not.
+TEST_F(KernelSwitchTest, SwitchingLeavesOpenblasCoretypeAsItWas) {
+  const char* was = std::getenv("OPENBLAS_CORETYPE");
+  std::optional<std::string> saved = was ? std::optional<std::string>(was) : std::nullopt;
+  auto kernels = available_kernels();
+  ASSERT_FALSE(kernels.empty());
+  const KernelSpec& last = kernels.back();  // the one that asks least of the CPU
+  ::setenv("OPENBLAS_CORETYPE", "Nehalem", 1);
+  use_kernel(last);
+  EXPECT_STREQ(std::getenv("OPENBLAS_CORETYPE"), "Nehalem");
+  ::unsetenv("OPENBLAS_CORETYPE");
+  use_kernel(last);
+  EXPECT_EQ(std::getenv("OPENBLAS_CORETYPE"), nullptr);
+  if (saved) ::setenv("OPENBLAS_CORETYPE", saved->c_str(), 1);
+}
+#endif
 
 // The threads backend's workers each call it as they start. Under ThreadSanitizer (the tsan
 // preset) unguarded writes to Eigen's and OpenBLAS's thread settings are reported here.

@@ -8,15 +8,23 @@
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <cstdlib>
 #include <cstring>
 #include <numeric>
+#include <optional>
 
 #ifdef FORKPOOL_WITH_OPENBLAS
+#include <dlfcn.h>
+#include <strings.h>
+
 // OpenBLAS's own entry points (every build has them; the serial one ignores the count). Declared
 // here rather than through <cblas.h>, whose directory differs per build.
 extern "C" {
 void openblas_set_num_threads(int num_threads);
 char* openblas_get_config();
+char* openblas_get_corename();
 }
 #endif
 
@@ -117,11 +125,57 @@ void multiply_block(Dtype dtype, const std::byte* a, std::size_t lda, const std:
     multiply_typed<double>(a, lda, b, ldb, c, ldc, rows, inner, cols);
 }
 
+namespace {
+
+// Set once a kernel has been chosen in this process (choose_kernel()), so that
+// use_one_thread() does not choose again over it.
+std::atomic<bool> kernel_chosen{false};
+
+#ifdef FORKPOOL_WITH_OPENBLAS
+constexpr const char* kCoretypeVariable = "OPENBLAS_CORETYPE";
+
+// The switch between core types of a DYNAMIC_ARCH OpenBLAS: the functions it runs when it
+// loads. Looked up rather than linked, since a build for one CPU does not have them.
+struct DynamicArch {
+  void (*init)() = nullptr;
+  void (*quit)() = nullptr;
+};
+
+std::optional<DynamicArch> dynamic_arch() {
+  static const std::optional<DynamicArch> found = []() -> std::optional<DynamicArch> {
+    DynamicArch d;
+    d.init = reinterpret_cast<void (*)()>(::dlsym(RTLD_DEFAULT, "gotoblas_dynamic_init"));
+    d.quit = reinterpret_cast<void (*)()>(::dlsym(RTLD_DEFAULT, "gotoblas_dynamic_quit"));
+    if (!d.init || !d.quit) return std::nullopt;
+    return d;
+  }();
+  return found;
+}
+
+// Whether the loaded OpenBLAS holds the tables of this core type (gotoblas_SKYLAKEX, ...).
+bool library_has_core(std::string_view core) {
+  std::string symbol = "gotoblas_";
+  for (char ch : core) symbol += static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  return ::dlsym(RTLD_DEFAULT, symbol.c_str()) != nullptr;
+}
+
+std::string lower(std::string_view text) {
+  std::string out;
+  for (char ch : text) out += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return out;
+}
+#endif
+
+}  // namespace
+
 void use_one_thread() {
   // Both settings are plain process-wide variables, and the threads backend's workers all call
   // this as they start: once per process, under the guard of a local static's initialisation
   // (ThreadSanitizer saw the unguarded writes race). A forked worker inherits it done.
   [[maybe_unused]] static const bool once = [] {
+    if (!kernel_chosen.load())
+      choose_kernel(kernel_request(std::nullopt, std::getenv(kKernelEnvironment.data()),
+                                   std::getenv("OPENBLAS_CORETYPE")));
     Eigen::setNbThreads(1);
 #ifdef FORKPOOL_WITH_OPENBLAS
     openblas_set_num_threads(1);
@@ -130,7 +184,68 @@ void use_one_thread() {
   }();
 }
 
-std::string kernel_name() {
+std::vector<KernelSpec> available_kernels() {
+#ifdef FORKPOOL_WITH_OPENBLAS
+  if (!dynamic_arch()) return {{current_kernel(), "", {}}};  // built for one CPU: that one
+  std::vector<KernelSpec> out;
+  for (const KernelSpec& k : openblas_kernels())
+    if (library_has_core(k.openblas_core)) out.push_back(k);
+  return out;
+#else
+  return {{"eigen", "", {}}};
+#endif
+}
+
+void use_kernel(const KernelSpec& kernel) {
+#ifdef FORKPOOL_WITH_OPENBLAS
+  if (kernel.openblas_core.empty()) {
+    if (kernel.name == current_kernel()) return;
+    throw KernelError(fmt::format("kernel '{}' is not this build's", kernel.name));
+  }
+  auto dynamic = dynamic_arch();
+  if (!dynamic) throw KernelError("this OpenBLAS is built for one CPU and cannot switch kernels");
+  // OpenBLAS reads the variable inside gotoblas_dynamic_init; the user's value (if any) comes
+  // back at once, so that nothing this process starts later sees ours.
+  const char* old = std::getenv(kCoretypeVariable);
+  std::optional<std::string> saved = old ? std::optional<std::string>(old) : std::nullopt;
+  ::setenv(kCoretypeVariable, kernel.openblas_core.c_str(), 1);
+  dynamic->quit();
+  dynamic->init();
+  if (saved) ::setenv(kCoretypeVariable, saved->c_str(), 1);
+  else ::unsetenv(kCoretypeVariable);
+  if (::strcasecmp(openblas_get_corename(), kernel.openblas_core.c_str()) != 0)
+    throw KernelError(fmt::format("OpenBLAS did not switch to core type {} (it runs {})",
+                                  kernel.openblas_core, openblas_get_corename()));
+#else
+  if (kernel.name != "eigen") throw KernelError(fmt::format("kernel '{}' is not this build's", kernel.name));
+#endif
+}
+
+std::string current_kernel() {
+#ifdef FORKPOOL_WITH_OPENBLAS
+  return "openblas-" + lower(openblas_get_corename());
+#else
+  return "eigen";
+#endif
+}
+
+KernelChoice choose_kernel(const KernelRequest& request, CpuFeatures cpu) {
+#ifdef FORKPOOL_WITH_OPENBLAS
+  if (request.source == KernelSource::openblas_coretype) {
+    kernel_chosen = true;
+    return {current_kernel(), request.source};
+  }
+#endif
+  auto kernel = decide_kernel(request.name, cpu, available_kernels());
+  if (!kernel) throw KernelError(kernel.error());
+  use_kernel(*kernel);
+  kernel_chosen = true;
+  KernelSource source = request.source == KernelSource::openblas_coretype ? KernelSource::cpu_features
+                                                                          : request.source;
+  return {kernel->name, source};
+}
+
+std::string kernel_library() {
 #ifdef FORKPOOL_WITH_OPENBLAS
   return fmt::format("{} under Eigen {}.{}.{}", openblas_get_config(),
                      EIGEN_WORLD_VERSION, EIGEN_MAJOR_VERSION, EIGEN_MINOR_VERSION);

@@ -1,10 +1,13 @@
 # Sources of the matmul module: .npy files, the tile kernels and plan, Freivalds' check, and
 # the product on any backend.
 target_sources(forkpool_lib PRIVATE
+  src/matmul/cpu_features.cpp
   src/matmul/freivalds.cpp
+  src/matmul/kernel_choice.cpp
   src/matmul/kernels.cpp
   src/matmul/matmul.cpp
   src/matmul/npy.cpp
+  src/matmul/pool_memory.cpp
   src/matmul/tile_plan.cpp
 )
 

@@ -4,8 +4,11 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <stdexcept>
 #include <string>
+#include <vector>
 
+#include "forkpool/matmul/kernel_choice.hpp"
 #include "forkpool/matmul/npy.hpp"
 
 namespace forkpool::matmul {
@@ -22,14 +25,52 @@ void multiply_block(Dtype dtype, const std::byte* a, std::size_t lda, const std:
 
 // Keeps multiply_block() on the calling thread: Eigen not parallelised and, should a threaded
 // OpenBLAS have been loaded after all (a different library path at run time), its threads set
-// to one. Starts no thread. The coordinator before it forks, and each worker; any number of
-// threads at once.
+// to one. Starts no thread. The first call in a process also chooses the kernel, as
+// choose_kernel() does for kernel_request(nullopt, $FORKPOOL_MATMUL_KERNEL, $OPENBLAS_CORETYPE),
+// unless choose_kernel() has already run (and throws KernelError as it does, so that the next
+// call tries again). The coordinator before it forks or starts threads, and then each worker;
+// any number of threads at once.
 void use_one_thread();
 
-// What multiplies the tiles, for reports: "OpenBLAS 0.3.21 ... SINGLE_THREADED under Eigen 3.4.0"
-// as the loaded library describes itself, or "Eigen 3.4.0" when built without OpenBLAS.
+// A kernel that cannot be used: unknown, not in this build, or not for this CPU. One line.
+struct KernelError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// The kernels this build can multiply with, fastest first, whether or not this CPU runs them:
+// those of openblas_kernels() that the loaded OpenBLAS holds when it can switch between core
+// types (a DYNAMIC_ARCH build such as Debian's); otherwise the one it was built for; "eigen" in
+// a build without OpenBLAS. Any thread.
+std::vector<KernelSpec> available_kernels();
+
+// Makes `kernel`, one of available_kernels() that this CPU runs, the kernel of
+// multiply_block() in this process and in the workers it forks afterwards. OpenBLAS reads its
+// core type when it loads, before main(); this switches its active core table the way it
+// switches at load (gotoblas_dynamic_quit, then gotoblas_dynamic_init with OPENBLAS_CORETYPE
+// set for the call and restored after it), and checks that the library took it; throws
+// KernelError if not. The main thread, while no other thread multiplies or reads the
+// environment (it calls setenv).
+void use_kernel(const KernelSpec& kernel);
+
+// The kernel multiply_block() runs now, by name: "openblas-skylakex", as the loaded OpenBLAS
+// reports its active core type, or "eigen". Any thread.
+std::string current_kernel();
+
+// The kernel a request chose and why.
+struct KernelChoice {
+  std::string name;
+  KernelSource source = KernelSource::cpu_features;
+};
+
+// Applies `request` for a CPU with the features `cpu` (this one's unless a test pretends)
+// through decide_kernel() and use_kernel(); a request to keep OpenBLAS's own OPENBLAS_CORETYPE
+// switches nothing. Throws KernelError with decide_kernel()'s line. As use_kernel().
+KernelChoice choose_kernel(const KernelRequest& request, CpuFeatures cpu = detect_cpu_features());
+
+// The library under the kernel, as it describes itself, for reports: "OpenBLAS 0.3.21 ...
+// SkylakeX SINGLE_THREADED under Eigen 3.4.0", or "Eigen 3.4.0" when built without OpenBLAS.
 // Any thread.
-std::string kernel_name();
+std::string kernel_library();
 
 // The register blocking of Eigen's kernel for `dtype` on this build's instruction set, rounded
 // to one number for both edges (24 for f64 and 48 for f32 with AVX-512): tiles whose edges are

@@ -118,8 +118,8 @@ int run(const MatmulFlags& flags) {
   std::optional<Shape> random_shape;
   if (!flags.random.empty()) random_shape = parse_random(flags.random);
   // The kernel is chosen here, before any worker or thread exists, so that all inherit it.
-  matmul::KernelRequest request = matmul::kernel_request(
-      flags.kernel, std::getenv(matmul::kKernelEnvironment.data()), std::getenv("OPENBLAS_CORETYPE"));
+  matmul::KernelRequest request =
+      matmul::kernel_request(flags.kernel, std::getenv(matmul::kKernelEnvironment.data()));
   MatmulTestHooks hooks = MatmulTestHooks::from_environment();
   matmul::KernelChoice kernel;
   try {

@@ -143,15 +143,10 @@ TEST_F(CliMatmulTest, TheKernelIsChosenByTheCpuUnlessAsked) {
     EXPECT_NE(r.out.find("verify   passed"), std::string::npos) << r.out;
   }
 #ifdef FORKPOOL_WITH_OPENBLAS
-  // OpenBLAS's own variable is honoured when forkpool's are not given; "auto" overrides it.
+  // OpenBLAS's own variable names a machine, often not this one: the CPU's features win.
   ScopedEnv coretype("OPENBLAS_CORETYPE", "Prescott");
   ScopedEnv no_variable("FORKPOOL_MATMUL_KERNEL", std::nullopt);
   auto j = json_of(args, json);
-  EXPECT_EQ(j["kernel"], "openblas-prescott");
-  EXPECT_EQ(j["kernel_chosen_by"], "OPENBLAS_CORETYPE");
-  auto with_auto = args;
-  with_auto.insert(with_auto.end(), {"--kernel", "auto"});
-  j = json_of(with_auto, json);
   EXPECT_EQ(j["kernel"], fastest);
   EXPECT_EQ(j["kernel_chosen_by"], "CPU features");
 #endif

@@ -86,29 +86,28 @@ TEST(KernelChoice, AnUnknownNameIsRefusedOnOneLine) {
   EXPECT_NE(refused.find("'a\\x0ab'"), std::string::npos) << refused;
 }
 
-TEST(KernelChoice, TheFlagThenTheVariableThenOpenblasCoretypeThenTheCpu) {
-  auto req = kernel_request(std::string_view("openblas-zen"), "openblas-haswell", "SkylakeX");
+TEST(KernelChoice, TheFlagThenTheVariableThenTheCpu) {
+  auto req = kernel_request(std::string_view("openblas-zen"), "openblas-haswell");
   EXPECT_EQ(req.name, "openblas-zen");
   EXPECT_EQ(req.source, KernelSource::flag);
-  req = kernel_request(std::nullopt, "openblas-haswell", "SkylakeX");
+  req = kernel_request(std::nullopt, "openblas-haswell");
   EXPECT_EQ(req.name, "openblas-haswell");
   EXPECT_EQ(req.source, KernelSource::environment);
-  req = kernel_request(std::nullopt, nullptr, "SkylakeX");
-  EXPECT_EQ(req.name, std::nullopt);
-  EXPECT_EQ(req.source, KernelSource::openblas_coretype);
-  req = kernel_request(std::nullopt, "", "");  // empty is unset, as OpenBLAS takes it
+  req = kernel_request(std::nullopt, nullptr);
   EXPECT_EQ(req.name, std::nullopt);
   EXPECT_EQ(req.source, KernelSource::cpu_features);
-  // "auto" chooses by the CPU, over OpenBLAS's variable too.
-  req = kernel_request(std::string_view("auto"), "openblas-haswell", "Haswell");
+  req = kernel_request(std::nullopt, "");  // empty is unset
   EXPECT_EQ(req.name, std::nullopt);
   EXPECT_EQ(req.source, KernelSource::cpu_features);
-  req = kernel_request(std::nullopt, "auto", "Haswell");
+  // "auto" chooses by the CPU.
+  req = kernel_request(std::string_view("auto"), "openblas-haswell");
+  EXPECT_EQ(req.name, std::nullopt);
+  EXPECT_EQ(req.source, KernelSource::cpu_features);
+  req = kernel_request(std::nullopt, "auto");
   EXPECT_EQ(req.source, KernelSource::cpu_features);
   // An empty --kernel is a name (refused later), not "not given".
-  req = kernel_request(std::string_view(""), nullptr, nullptr);
+  req = kernel_request(std::string_view(""), nullptr);
   EXPECT_EQ(req.name, "");
-  EXPECT_EQ(req.source, KernelSource::flag);
 }
 
 TEST(CpuFeatures, ParsesNamesAndSaysWhatIsMissing) {

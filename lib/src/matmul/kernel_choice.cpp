@@ -56,21 +56,17 @@ std::string_view to_string(KernelSource source) noexcept {
     case KernelSource::cpu_features: return "CPU features";
     case KernelSource::flag: return "--kernel";
     case KernelSource::environment: return "FORKPOOL_MATMUL_KERNEL";
-    case KernelSource::openblas_coretype: return "OPENBLAS_CORETYPE";
   }
   return "?";
 }
 
-KernelRequest kernel_request(std::optional<std::string_view> flag, const char* env_kernel,
-                             const char* env_openblas_coretype) {
+KernelRequest kernel_request(std::optional<std::string_view> flag, const char* env_kernel) {
   auto named = [](std::string_view name, KernelSource source) {
     if (name == "auto") return KernelRequest{std::nullopt, KernelSource::cpu_features};
     return KernelRequest{std::string(name), source};
   };
   if (flag) return named(*flag, KernelSource::flag);
   if (env_kernel && *env_kernel) return named(env_kernel, KernelSource::environment);
-  if (env_openblas_coretype && *env_openblas_coretype)
-    return {std::nullopt, KernelSource::openblas_coretype};
   return {};
 }
 

@@ -174,8 +174,7 @@ void use_one_thread() {
   // (ThreadSanitizer saw the unguarded writes race). A forked worker inherits it done.
   [[maybe_unused]] static const bool once = [] {
     if (!kernel_chosen.load())
-      choose_kernel(kernel_request(std::nullopt, std::getenv(kKernelEnvironment.data()),
-                                   std::getenv("OPENBLAS_CORETYPE")));
+      choose_kernel(kernel_request(std::nullopt, std::getenv(kKernelEnvironment.data())));
     Eigen::setNbThreads(1);
 #ifdef FORKPOOL_WITH_OPENBLAS
     openblas_set_num_threads(1);
@@ -230,19 +229,11 @@ std::string current_kernel() {
 }
 
 KernelChoice choose_kernel(const KernelRequest& request, CpuFeatures cpu) {
-#ifdef FORKPOOL_WITH_OPENBLAS
-  if (request.source == KernelSource::openblas_coretype) {
-    kernel_chosen = true;
-    return {current_kernel(), request.source};
-  }
-#endif
   auto kernel = decide_kernel(request.name, cpu, available_kernels());
   if (!kernel) throw KernelError(kernel.error());
   use_kernel(*kernel);
   kernel_chosen = true;
-  KernelSource source = request.source == KernelSource::openblas_coretype ? KernelSource::cpu_features
-                                                                          : request.source;
-  return {kernel->name, source};
+  return {kernel->name, request.source};
 }
 
 std::string kernel_library() {

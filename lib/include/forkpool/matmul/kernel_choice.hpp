@@ -32,27 +32,26 @@ struct KernelSpec {
 std::span<const KernelSpec> openblas_kernels();
 
 // Where the kernel request came from; to_string() gives what reports print ("CPU features",
-// "--kernel", "FORKPOOL_MATMUL_KERNEL", "OPENBLAS_CORETYPE").
+// "--kernel", "FORKPOOL_MATMUL_KERNEL").
 enum class KernelSource {
-  cpu_features,       // nothing asked: the fastest this CPU runs
-  flag,               // --kernel NAME
-  environment,        // FORKPOOL_MATMUL_KERNEL=NAME
-  openblas_coretype,  // OPENBLAS_CORETYPE=..., which OpenBLAS applied itself when it loaded
+  cpu_features,  // nothing asked: the fastest this CPU runs
+  flag,          // --kernel NAME
+  environment,   // FORKPOOL_MATMUL_KERNEL=NAME
 };
 std::string_view to_string(KernelSource source) noexcept;
 
-// What to run: a kernel's name, or none (nullopt) for "keep what OpenBLAS loaded" or "choose".
+// What to run: a kernel's name, or none (nullopt) for "choose by the CPU's features".
 struct KernelRequest {
   std::optional<std::string> name;  // set for flag and environment
   KernelSource source = KernelSource::cpu_features;
 };
 
-// The request from, in order: --kernel (nullopt when not given), FORKPOOL_MATMUL_KERNEL and
-// OPENBLAS_CORETYPE (null pointers when unset; empty counts as unset). "auto" from the flag or
-// the variable means: choose by the CPU's features, whatever OPENBLAS_CORETYPE says. A
-// user's OPENBLAS_CORETYPE is honoured when neither names a kernel.
-KernelRequest kernel_request(std::optional<std::string_view> flag, const char* env_kernel,
-                             const char* env_openblas_coretype);
+// The request from, in order: --kernel (nullopt when not given), then FORKPOOL_MATMUL_KERNEL
+// (a null pointer when unset; empty counts as unset); "auto" from either means: choose by the
+// CPU's features, as does neither. OPENBLAS_CORETYPE is not followed: it names a machine, and
+// environments set it for other programs (this project's machines set Haswell on AVX-512 CPUs),
+// so a process that chooses by features would otherwise run half as fast without saying why.
+KernelRequest kernel_request(std::optional<std::string_view> flag, const char* env_kernel);
 
 // The kernel to run for `requested` (nullopt: the first of `available` that `cpu` covers)
 // among `available` (this build's kernels, fastest first). Otherwise one line saying

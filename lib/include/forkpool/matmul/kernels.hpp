@@ -26,7 +26,7 @@ void multiply_block(Dtype dtype, const std::byte* a, std::size_t lda, const std:
 // Keeps multiply_block() on the calling thread: Eigen not parallelised and, should a threaded
 // OpenBLAS have been loaded after all (a different library path at run time), its threads set
 // to one. Starts no thread. The first call in a process also chooses the kernel, as
-// choose_kernel() does for kernel_request(nullopt, $FORKPOOL_MATMUL_KERNEL, $OPENBLAS_CORETYPE),
+// choose_kernel() does for kernel_request(nullopt, $FORKPOOL_MATMUL_KERNEL),
 // unless choose_kernel() has already run (and throws KernelError as it does, so that the next
 // call tries again). The coordinator before it forks or starts threads, and then each worker;
 // any number of threads at once.
@@ -63,8 +63,8 @@ struct KernelChoice {
 };
 
 // Applies `request` for a CPU with the features `cpu` (this one's unless a test pretends)
-// through decide_kernel() and use_kernel(); a request to keep OpenBLAS's own OPENBLAS_CORETYPE
-// switches nothing. Throws KernelError with decide_kernel()'s line. As use_kernel().
+// through decide_kernel() and use_kernel(). Throws KernelError with decide_kernel()'s line. As
+// use_kernel().
 KernelChoice choose_kernel(const KernelRequest& request, CpuFeatures cpu = detect_cpu_features());
 
 // The library under the kernel, as it describes itself, for reports: "OpenBLAS 0.3.21 ...

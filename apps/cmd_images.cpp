@@ -131,7 +131,9 @@ void setup(CLI::App& root, CommandRunner& chosen) {
   cmd->add_option("output", flags->output_dir, "Folder for the results (created if missing)");
   cmd->add_option("--op", flags->ops, "An op, e.g. resize=800x600, blur=2, gray (repeatable; see --list-ops)")
       ->type_name("OP")
+      // One op per --op: the words after it are the input and output folders, not more ops.
       ->expected(1)
+      ->allow_extra_args(false)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   cmd->add_flag("-r,--recursive", flags->recursive, "Include subfolders");
   cmd->add_option("--format", flags->format, "Output format: jpg | png | webp | tiff (default: the input's)");

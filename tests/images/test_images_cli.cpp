@@ -217,6 +217,15 @@ TEST_F(ImagesCliTest, AWorkerKilledOnOneFileLosesOnlyThatFile) {
   EXPECT_TRUE(temp_files_under(dir / "out").empty());
 }
 
+// Options and folders in any order: --op takes one word, the folders after it stay folders.
+TEST_F(ImagesCliTest, AnOpBeforeTheFoldersTakesOnlyItsOwnWord) {
+  TempDir dir;
+  write_image(dir / "in" / "a.jpg", synthetic_image(40, 30));
+  auto r = forkpool_images({"--op", "gray", (dir / "in").native(), (dir / "out").native(), "-q"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(decode(dir / "out" / "a.jpg").channels(), 1);
+}
+
 TEST_F(ImagesCliTest, UsageErrorsGetOneLineAndExitOne) {
   TempDir dir;
   write_image(dir / "in" / "a.jpg", synthetic_image(40, 30));
@@ -235,6 +244,9 @@ TEST_F(ImagesCliTest, UsageErrorsGetOneLineAndExitOne) {
        "--max-megapixels: '1e12' is not a number of megapixels above 0 and up to 100000"},
       {{(dir / "in").native(), (dir / "out").native(), "--op", "gray", "--max-megapixels", "0"},
        "is not a number of megapixels"},
+      // One op per --op: a second word is not silently another op (it once ran only `invert`).
+      {{(dir / "in").native(), (dir / "out").native(), "--op", "gray", "invert"},
+       "The following argument was not expected: invert"},
   };
   for (const auto& c : cases) {
     auto r = forkpool_images(c.args);

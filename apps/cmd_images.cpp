@@ -93,18 +93,24 @@ int run_images(const ImagesFlags& flags) {
                flags.input_dir, flags.recursive ? "" : " (use -r to include subfolders)");
 
   ProgressBar progress("images", pending, "images", !flags.common.quiet && stderr_is_terminal());
-  auto on_item = [&](const images::ImageItem&) { progress.advance(); };
+  // Each item is told of as it ends, not at the end of the batch: a log (or a person watching a
+  // long batch) sees every failure, and with -v every image, when it happens.
+  const bool verbose = !quiet && flags.common.verbose;
+  auto tell = [&](const images::ImageItem& item) {
+    if (item.status == images::ItemStatus::failed)
+      progress.print_line(stderr, fmt::format("forkpool: {}: {}", item.input.native(), item.error));
+    else if (verbose && item.status == images::ItemStatus::done)
+      progress.print_line(stdout, images_item_line(item));
+    else if (verbose && item.status == images::ItemStatus::skipped)
+      progress.print_line(stdout, fmt::format("  {} skipped: {}", item.input.native(), item.error));
+  };
+  for (const auto& item : batch.items) tell(item);  // what the plan decided: skipped, unlistable
+  auto on_item = [&](const images::ImageItem& item) {
+    progress.advance();
+    tell(item);
+  };
   const auto report = images::run_image_batch(batch, options, on_item);
   progress.finish();
-
-  for (const auto& item : report.items) {
-    if (item.status == images::ItemStatus::failed)
-      fmt::print(stderr, "forkpool: {}: {}\n", item.input.native(), item.error);
-    else if (!quiet && flags.common.verbose && item.status == images::ItemStatus::done)
-      fmt::print("{}\n", images_item_line(item));
-    else if (!quiet && flags.common.verbose && item.status == images::ItemStatus::skipped)
-      fmt::print("  {} skipped: {}\n", item.input.native(), item.error);
-  }
   const bool reported = flags.common.json_path.empty() ||
                         write_report("the JSON report", flags.common.json_path,
                                      images_json(batch, report, options));

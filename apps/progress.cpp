@@ -21,6 +21,13 @@ void ProgressBar::advance(std::size_t n) {
   draw();
 }
 
+void ProgressBar::print_line(std::FILE* out, std::string_view line) {
+  if (enabled_) fmt::print(stderr, "\r\x1b[2K");
+  fmt::print(out, "{}\n", line);
+  std::fflush(out);
+  if (enabled_) draw();
+}
+
 void ProgressBar::draw() {
   double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   double rate = elapsed > 0 ? static_cast<double>(done_) / elapsed : 0.0;

@@ -3,7 +3,9 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdio>
 #include <string>
+#include <string_view>
 
 namespace forkpool::cli {
 
@@ -18,6 +20,9 @@ class ProgressBar {
   ProgressBar& operator=(const ProgressBar&) = delete;
 
   void advance(std::size_t n = 1);
+  // Prints `line` and a newline to `out` (stdout or stderr) above the bar: the bar is cleared,
+  // the line printed and flushed (a log reading a pipe sees it now), the bar drawn again.
+  void print_line(std::FILE* out, std::string_view line);
   // Clears the line so that what is printed next starts clean. Idempotent.
   void finish();
 

@@ -31,6 +31,7 @@ struct ImagesFlags {
   double max_megapixels = 200;
   double job_timeout = -1;  // seconds; negative: the default
   bool list_ops = false;
+  bool dry_run = false;
   CommonFlags common;
 };
 
@@ -65,6 +66,23 @@ double default_job_timeout(double max_megapixels) {
   return std::clamp(6.0 * max_megapixels, 300.0, kMaxJobTimeoutSeconds);
 }
 
+// --dry-run: what a run would do with each input, and nothing else (no folder made, no report).
+int print_plan(const images::ImageBatch& batch) {
+  using images::ItemStatus;
+  for (const auto& item : batch.items) {
+    if (item.status == ItemStatus::pending)
+      fmt::print("{} -> {}\n", item.input.native(), item.output.native());
+    else if (item.status == ItemStatus::skipped)
+      fmt::print("{} skipped: {}\n", item.input.native(), item.error);
+    else if (item.status == ItemStatus::failed)
+      fmt::print(stderr, "forkpool: {}: {}\n", item.input.native(), item.error);
+  }
+  fmt::print("forkpool images: dry run: {} to do, {} skipped, {} failed of {}; nothing written\n",
+             batch.count(ItemStatus::pending), batch.count(ItemStatus::skipped),
+             batch.count(ItemStatus::failed), batch.items.size());
+  return batch.count(ItemStatus::failed) > 0 ? kExitSomeFailed : kExitOk;
+}
+
 int run_images(const ImagesFlags& flags) {
   if (flags.list_ops) {
     fmt::print("{}", images_ops_table());
@@ -85,6 +103,7 @@ int run_images(const ImagesFlags& flags) {
     for (const auto& item : batch.items) inputs.push_back(item.input);
     outputs.refuse_inputs(inputs);
   }
+  if (flags.dry_run) return print_plan(batch);
   // With the report on stdout, stdout holds the report alone.
   const bool quiet = flags.common.quiet || outputs.uses_stdout();
   const std::size_t pending = batch.count(images::ItemStatus::pending);
@@ -165,6 +184,9 @@ void setup(CLI::App& root, CommandRunner& chosen) {
   add_job_timeout_flag(*cmd, flags->job_timeout,
                        "6 s per megapixel of --max-megapixels, at least 300 (1200 with the defaults)");
   cmd->add_flag("--list-ops", flags->list_ops, "Print the ops and their parameters");
+  cmd->add_flag("-n,--dry-run", flags->dry_run,
+                "Print what would be done with each input (input -> output, or skipped and why) "
+                "and do nothing");
   add_common_flags(*cmd, flags->common);
   cmd->callback([flags, &chosen] { chosen = [flags] { return run_images(*flags); }; });
 }

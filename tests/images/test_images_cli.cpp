@@ -226,6 +226,30 @@ TEST_F(ImagesCliTest, AnOpBeforeTheFoldersTakesOnlyItsOwnWord) {
   EXPECT_EQ(decode(dir / "out" / "a.jpg").channels(), 1);
 }
 
+// --dry-run says what a run would do with each input and writes nothing, not even the folder.
+TEST_F(ImagesCliTest, DryRunPrintsThePlanAndWritesNothing) {
+  TempDir dir;
+  write_image(dir / "in" / "a.jpg", synthetic_image(40, 30));
+  write_image(dir / "in" / "b.jpg", synthetic_image(40, 30));
+  auto r = forkpool_images({(dir / "in").native(), (dir / "out").native(), "--op", "gray", "-n",
+                            "--json", (dir / "report.json").native()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+  EXPECT_EQ(r.out, (dir / "in" / "a.jpg").native() + " -> " + (dir / "out" / "a.jpg").native() + "\n" +
+                       (dir / "in" / "b.jpg").native() + " -> " + (dir / "out" / "b.jpg").native() + "\n" +
+                       "forkpool images: dry run: 2 to do, 0 skipped, 0 failed of 2; nothing written\n");
+  EXPECT_FALSE(fs::exists(dir / "out"));
+  EXPECT_FALSE(fs::exists(dir / "report.json"));
+
+  fs::create_directories(dir / "out");
+  write_image(dir / "out" / "a.jpg", synthetic_image(4, 3));
+  r = forkpool_images({(dir / "in").native(), (dir / "out").native(), "--op", "gray", "--dry-run"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find((dir / "in" / "a.jpg").native() + " skipped: "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("1 to do, 1 skipped"), std::string::npos) << r.out;
+  EXPECT_EQ(files_under(dir / "out").size(), 1u);
+}
+
 TEST_F(ImagesCliTest, UsageErrorsGetOneLineAndExitOne) {
   TempDir dir;
   write_image(dir / "in" / "a.jpg", synthetic_image(40, 30));

@@ -113,7 +113,7 @@ int run(const MatmulFlags& flags) {
   MatmulReport report;
   report.backend = std::string(to_string(exec.backend));
   if (exec.backend == Backend::processes) report.transport = std::string(ipc::to_string(exec.transport));
-  report.workers = exec.backend == Backend::serial ? 1 : exec.workers;
+  report.workers = Executor(exec).workers();
   report.output = flags.output;
   report.kernel = kernel.name;
   report.kernel_chosen_by = std::string(matmul::to_string(kernel.source));

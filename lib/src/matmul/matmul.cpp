@@ -139,16 +139,9 @@ Operands random_operands(Dtype dtype, std::size_t m, std::size_t k, std::size_t 
   return ops;
 }
 
-namespace {
-unsigned workers_of(const ExecutorOptions& exec) {
-  if (exec.backend == Backend::serial) return 1;
-  return exec.workers == 0 ? available_cores() : exec.workers;
-}
-}  // namespace
-
 TilePlan plan_product(const Operands& ops, const MatmulOptions& options) {
-  return plan_tiles(ops.m(), ops.n(), workers_of(options.executor), register_blocking(ops.dtype()),
-                    options.tile);
+  return plan_tiles(ops.m(), ops.n(), Executor(options.executor).workers(),
+                    register_blocking(ops.dtype()), options.tile);
 }
 
 MatmulRun multiply(Operands& ops, const TilePlan& plan, const MatmulOptions& options,
@@ -156,15 +149,15 @@ MatmulRun multiply(Operands& ops, const TilePlan& plan, const MatmulOptions& opt
   const Dtype dtype = ops.dtype();
   const std::size_t es = size_of(dtype), k = ops.k(), n = ops.n();
   const ExecutorOptions& exec = options.executor;
-  unsigned workers = workers_of(exec);
 
   MatmulRun run;
   run.plan = plan;
   const auto& tiles = run.plan.tiles;
 
-  // Threads and shm-backed processes reach A, B and C in place; the copying transports carry
-  // the data, so that their cost shows.
-  const bool in_place = exec.backend != Backend::processes || exec.transport == ipc::Transport::shm;
+  // Workers that share this process's memory reach A, B and C in the arena in place; the
+  // others get B once, as the shared input, and their rows of A with each job, and send their
+  // blocks of C back.
+  const bool in_place = Executor(exec).shares_memory();
   std::vector<Bytes> jobs;
   jobs.reserve(tiles.size());
   for (std::size_t i = 0; i < tiles.size(); ++i) {
@@ -202,7 +195,6 @@ MatmulRun multiply(Operands& ops, const TilePlan& plan, const MatmulOptions& opt
   };
 
   ExecutorOptions exec_options = exec;
-  exec_options.workers = workers;
   // A tile takes a long time next to handing out a job of 40 bytes: with one job in flight
   // per worker, the last tiles go to whichever worker is free first, which evens out the load.
   // The copying transports keep the executor's prefetch so a tile's rows of A arrive while the
@@ -210,11 +202,11 @@ MatmulRun multiply(Operands& ops, const TilePlan& plan, const MatmulOptions& opt
   if (in_place) exec_options.prefetch = 1;
   auto user_init = exec.worker_init;
   exec_options.worker_init = [user_init] {
-    use_one_thread();  // one core per worker: N workers use N cores, not N^2
+    Eigen::initParallel();  // several threads of one process may call Eigen at once
+    use_one_thread();       // one core per worker: N workers use N cores, not N^2
     if (user_init) user_init();
   };
-  Eigen::initParallel();  // several threads may call Eigen at once (threads backend)
-  use_one_thread();       // the threads backend's tasks run one tile each on one thread
+  const Executor executor(std::move(exec_options));
 
   auto on_result = [&](const JobResult& r) {
     if (r.status == JobStatus::done && !in_place) {
@@ -229,7 +221,7 @@ MatmulRun multiply(Operands& ops, const TilePlan& plan, const MatmulOptions& opt
   };
 
   auto start = std::chrono::steady_clock::now();
-  BatchReport report = run_batch(exec_options, jobs, fn, shared_input, on_result);
+  BatchReport report = executor.run(jobs, fn, shared_input, on_result);
   run.compute_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
   run.workers = report.workers;

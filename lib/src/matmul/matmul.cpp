@@ -41,10 +41,13 @@ void check_fits(Dtype dtype, std::size_t m, std::size_t k, std::size_t n, std::s
                                gib(need), gib(have)));
 }
 
-// The fixed part of every job message: which tile. With a copying transport the tile's rows of
-// A follow it.
+// The fixed part of every job message: which tile of which product. With workers that do not
+// share the coordinator's memory the tile's rows of A follow it, and the job says all a worker
+// needs besides B (the shared input): such a worker never sees the operands' files, nor is it
+// told anything at start but what the executor delivers.
 struct TileJob {
   std::uint64_t index, row, col, rows, cols;
+  std::uint64_t k, n, dtype;  // dtype: Dtype's value
 };
 
 Bytes encode(const TileJob& job, std::span<const std::byte> rows_of_a) {
@@ -162,7 +165,7 @@ MatmulRun multiply(Operands& ops, const TilePlan& plan, const MatmulOptions& opt
   jobs.reserve(tiles.size());
   for (std::size_t i = 0; i < tiles.size(); ++i) {
     const Tile& t = tiles[i];
-    TileJob job{i, t.row, t.col, t.rows, t.cols};
+    TileJob job{i, t.row, t.col, t.rows, t.cols, k, n, static_cast<std::uint64_t>(dtype)};
     std::span<const std::byte> rows_of_a;
     if (!in_place) rows_of_a = {ops.a() + t.row * k * es, t.rows * k * es};
     jobs.push_back(encode(job, rows_of_a));
@@ -186,11 +189,19 @@ MatmulRun multiply(Operands& ops, const TilePlan& plan, const MatmulOptions& opt
                      c + (job.row * n + job.col) * es, n, job.rows, k, job.cols);
       return {};
     }
-    if (input.size() != sizeof(TileJob) + job.rows * k * es || ctx.shared_input.size() != k * n * es)
+    // Everything from the job and the shared input: nothing of this process's operands.
+    if (job.dtype != static_cast<std::uint64_t>(Dtype::f32) &&
+        job.dtype != static_cast<std::uint64_t>(Dtype::f64))
+      throw std::runtime_error("matmul job of an unknown element type");
+    const auto job_dtype = static_cast<Dtype>(job.dtype);
+    const std::size_t jes = size_of(job_dtype);
+    if (input.size() != sizeof(TileJob) + job.rows * job.k * jes ||
+        ctx.shared_input.size() != job.k * job.n * jes || job.col + job.cols > job.n)
       throw std::runtime_error("matmul job message has the wrong size");
-    Bytes out(job.rows * job.cols * es);
-    multiply_block(dtype, input.data() + sizeof(TileJob), k, ctx.shared_input.data() + job.col * es,
-                   n, out.data(), job.cols, job.rows, k, job.cols);
+    Bytes out(job.rows * job.cols * jes);
+    multiply_block(job_dtype, input.data() + sizeof(TileJob), job.k,
+                   ctx.shared_input.data() + job.col * jes, job.n, out.data(), job.cols, job.rows,
+                   job.k, job.cols);
     return out;
   };
 

@@ -218,6 +218,10 @@ MatmulRun multiply(Operands& ops, const TilePlan& plan, const MatmulOptions& opt
     if (user_init) user_init();
   };
   const Executor executor(std::move(exec_options));
+  // The coordinator too, before it forks (kernels.hpp): its workers inherit the settings, and
+  // whatever it multiplies itself afterwards (--verify) runs on one thread like the tiles.
+  Eigen::initParallel();
+  use_one_thread();
 
   auto on_result = [&](const JobResult& r) {
     if (r.status == JobStatus::done && !in_place) {

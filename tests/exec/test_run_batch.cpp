@@ -292,6 +292,29 @@ TEST_P(RunBatchTest, JobTimeoutOverAYearIsRefused) {
   EXPECT_THROW((void)run_batch(o, make_jobs(2), run_job), std::invalid_argument);
 }
 
+// What callers ask instead of looking at Backend and Transport. Workers that share memory
+// with the caller see what it put in a SharedArena and write what it reads there.
+TEST_P(RunBatchTest, ExecutorAnswersWhatDiffersBetweenBackends) {
+  const Executor executor(options(3));
+  const Config c = GetParam();
+  EXPECT_TRUE(executor.is_coordinator());
+  EXPECT_EQ(executor.workers(), c.backend == Backend::serial ? 1u : 3u);
+  EXPECT_EQ(executor.shares_memory(),
+            c.backend != Backend::processes || c.transport == ipc::Transport::shm);
+  ExecutorOptions all_cores = options(0);
+  EXPECT_EQ(Executor(all_cores).options().workers, available_cores());
+
+  if (!executor.shares_memory()) return;
+  constexpr std::size_t kJobs = 12;
+  SharedArena arena(kJobs * sizeof(std::uint64_t) + 64);
+  (void)arena.allocate(kJobs * sizeof(std::uint64_t));
+  job_settings().arena = &arena;
+  job_settings().arena_slots = kJobs;
+  BatchReport report = executor.run(make_jobs(kJobs, Action::write_arena), run_job);
+  ASSERT_EQ(report.count(JobStatus::done), kJobs);
+  for (std::size_t i = 0; i < kJobs; ++i) EXPECT_EQ(arena.as<std::uint64_t>(0)[i], i * 3);
+}
+
 TEST_P(RunBatchTest, EmptyBatchReturnsAnEmptyReport) {
   BatchReport report = run(options(), {});
   EXPECT_TRUE(report.results.empty());

@@ -133,8 +133,6 @@ int run_ipc_bench(const IpcBenchFlags& f) {
   outputs.add("--plot", f.plot_path);
   // With an output on stdout, stdout holds that output alone.
   const bool quiet = f.quiet || outputs.uses_stdout();
-  // A write to a pipe whose reader has gone must fail with EPIPE, not end the run.
-  ::signal(SIGPIPE, SIG_IGN);
 
   std::size_t shm_modes = static_cast<std::size_t>(std::ranges::count_if(
       options.transports, [](const auto& t) { return t.transport == ipc::Transport::shm; }));

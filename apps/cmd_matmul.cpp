@@ -15,6 +15,8 @@
 #include <vector>
 
 #include "cli.hpp"
+#include "forkpool/ipc/child_process.hpp"
+#include "forkpool/ipc/signal_catcher.hpp"
 #include "forkpool/matmul/freivalds.hpp"
 #include "forkpool/matmul/kernels.hpp"
 #include "forkpool/matmul/matmul.hpp"
@@ -71,26 +73,6 @@ Shape parse_random(const std::string& text) {
   return s;
 }
 
-// Keeps SIGINT and SIGTERM pending while the output is renamed into place, so that Ctrl-C can
-// not stop the process between writing the temporary file and removing it; a pending signal
-// takes effect as soon as this goes away. Main thread only (it changes this thread's mask).
-class DeferSignals {
- public:
-  DeferSignals() {
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    ::sigprocmask(SIG_BLOCK, &set, &old_);
-  }
-  ~DeferSignals() { ::sigprocmask(SIG_SETMASK, &old_, nullptr); }
-  DeferSignals(const DeferSignals&) = delete;
-  DeferSignals& operator=(const DeferSignals&) = delete;
-
- private:
-  sigset_t old_;
-};
-
 MatmulOperandInfo describe(const matmul::NpyFile& f) {
   return {f.name(), f.rows(), f.cols(), std::string(matmul::to_string(f.header().dtype)),
           f.header().fortran_order};
@@ -131,7 +113,7 @@ int run(const MatmulFlags& flags) {
   MatmulReport report;
   report.backend = std::string(to_string(exec.backend));
   if (exec.backend == Backend::processes) report.transport = std::string(ipc::to_string(exec.transport));
-  report.workers = exec.backend == Backend::serial ? 1 : exec.workers;
+  report.workers = Executor(exec).workers();
   report.output = flags.output;
   report.kernel = kernel.name;
   report.kernel_chosen_by = std::string(matmul::to_string(kernel.source));
@@ -224,9 +206,18 @@ int run(const MatmulFlags& flags) {
   if (exit_code == kExitOk && !flags.output.empty()) {
     auto start = Clock::now();
     try {
-      DeferSignals defer;
+      // Ctrl-C must not stop the process between writing C's temporary file and renaming or
+      // removing it: SIGINT and SIGTERM go to their one owner, a SignalCatcher, while C is
+      // written, and one that came is honoured once C is whole.
+      auto catcher = ipc::SignalCatcher::create({SIGINT, SIGTERM});
+      if (!catcher) throw std::runtime_error("cannot catch SIGINT/SIGTERM: " + catcher.error().message());
       matmul::write_npy(flags.output, report.dtype, report.m, report.n, ops->c_bytes());
       report.write_seconds = seconds_since(start);
+      if (auto sig = catcher->take(); sig && *sig) {
+        fmt::print(stderr, "forkpool: interrupted by {} once C was written; no report\n",
+                   ipc::signal_name(**sig));
+        return kExitInterrupted;
+      }
     } catch (const std::runtime_error& e) {
       // The product is done; only its file is missing: a failed output, not bad usage.
       fmt::print(stderr, "forkpool: C not written: {}\n", e.what());

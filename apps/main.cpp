@@ -1,10 +1,15 @@
 // forkpool: one binary, git-style subcommands. Parses, dispatches, and turns every error into
 // one line on stderr and an exit code.
 
+#include <signal.h>
+
 #include <fmt/core.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <exception>
+#include <system_error>
 #include <vector>
 
 #include "cli.hpp"
@@ -57,10 +62,29 @@ void add_common_flags(CLI::App& command, CommonFlags& flags) {
   command.add_flag("-v,--verbose", flags.verbose, "Print more detail");
 }
 
+namespace {
+
+// What is still buffered for stdout goes now, so that a failure to deliver it is named:
+// "forkpool: cannot write to stdout: Broken pipe", and a command that had finished exits 2
+// (its work is done, an output of it is missing), as when a report file cannot be written.
+int finish_stdout(int exit_code) {
+  if (std::fflush(stdout) == 0 && !std::ferror(stdout)) return exit_code;
+  fmt::print(stderr, "forkpool: cannot write to stdout: {}\n", std::strerror(errno));
+  return exit_code == kExitOk ? kExitSomeFailed : exit_code;
+}
+
+}  // namespace
+
 }  // namespace forkpool::cli
 
 int main(int argc, char** argv) {
   using namespace forkpool::cli;
+  // SIGPIPE is decided here, once, for the whole process: ignored. A write to a pipe whose
+  // reader has gone (`forkpool ... --json - | head -c1`) then fails with EPIPE, which the
+  // writer names in one line and turns into exit 2, instead of killing forkpool silently in
+  // the middle of a batch, with workers left to die by PDEATHSIG and temporaries behind.
+  // Library code never relies on this (channels guard their own pipe writes).
+  ::signal(SIGPIPE, SIG_IGN);
   CLI::App app{"forkpool: CPU-bound image and matrix work on process and thread pools, "
                "and what each way of running it costs"};
   app.set_version_flag("--version", "forkpool " FORKPOOL_VERSION);
@@ -82,10 +106,19 @@ int main(int argc, char** argv) {
   }
   if (!chosen) {
     fmt::print("{}", app.help());
-    return kExitOk;
+    return finish_stdout(kExitOk);
   }
   try {
-    return chosen();
+    return finish_stdout(chosen());
+  } catch (const std::system_error& e) {
+    // fmt::print throws this when stdout cannot take what it is given (its reader went away
+    // mid-run): the command was cut short by its output, not by bad input.
+    if (e.code() != std::errc::broken_pipe && e.code() != std::errc::no_space_on_device) {
+      fmt::print(stderr, "forkpool: {}\n", e.what());
+      return kExitBadInput;
+    }
+    fmt::print(stderr, "forkpool: cannot write to stdout: {}\n", e.code().message());
+    return kExitSomeFailed;
   } catch (const InputError& e) {
     fmt::print(stderr, "forkpool: {}\n", e.what());
     return kExitBadInput;

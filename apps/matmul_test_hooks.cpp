@@ -1,6 +1,7 @@
 #include "matmul_test_hooks.hpp"
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstdlib>
@@ -29,12 +30,14 @@ MatmulTestHooks MatmulTestHooks::from_environment() {
 }
 
 void MatmulTestHooks::install(matmul::MatmulOptions& options) const {
-  // Only a worker process may die for the test; with threads or serial it would be the CLI.
-  if (!kill_tile_ || options.executor.backend != Backend::processes) return;
+  if (!kill_tile_) return;
   auto* flag = reinterpret_cast<std::atomic<int>*>(killed_once_.data());
   std::size_t victim = *kill_tile_;
-  options.before_tile = [flag, victim](std::size_t index) {
-    if (index == victim && flag->exchange(1) == 0) ::raise(SIGKILL);
+  // Only a worker process may die for the test: a tile computed in this process (threads,
+  // serial) would take the CLI with it.
+  const pid_t cli = ::getpid();
+  options.before_tile = [flag, victim, cli](std::size_t index) {
+    if (index == victim && ::getpid() != cli && flag->exchange(1) == 0) ::raise(SIGKILL);
   };
 }
 

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <utility>
 
+#include "forkpool/ipc/signal_catcher.hpp"
 #include "forkpool/ipc/sys_call.hpp"
 
 namespace forkpool::ipc {
@@ -24,10 +25,25 @@ int pidfd_send_signal(int pidfd, int sig) {
   return static_cast<int>(::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0));
 }
 
-[[noreturn]] void run_child(pid_t parent, const std::function<int()>& body) {
+// What every forked worker does first (see ChildProcess::spawn): the one place that sets up
+// a worker process, for the process pool and the benchmark's peers alike.
+void enter_child(pid_t parent, SignalCatcher* catcher) noexcept {
   // The parent may die between fork() and prctl(); then we were already re-parented and the
   // death signal would never come.
   if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || ::getppid() != parent) ::_exit(71);
+  // Signal state before anything else, so that nothing the body does runs with the parent's
+  // blocked mask or handlers.
+  if (catcher) catcher->restore_in_child();
+  ::signal(SIGINT, SIG_IGN);
+  ::signal(SIGTERM, SIG_DFL);
+  sigset_t term;
+  sigemptyset(&term);
+  sigaddset(&term, SIGTERM);
+  ::pthread_sigmask(SIG_UNBLOCK, &term, nullptr);
+}
+
+[[noreturn]] void run_child(pid_t parent, SignalCatcher* catcher, const std::function<int()>& body) {
+  enter_child(parent, catcher);
   int code = 70;
   try {
     code = body();
@@ -51,7 +67,7 @@ std::string ExitInfo::describe() const {
   return "ended with wait status " + std::to_string(status);
 }
 
-Result<ChildProcess> ChildProcess::spawn(std::function<int()> body) {
+Result<ChildProcess> ChildProcess::spawn(std::function<int()> body, SignalCatcher* catcher) {
   std::fflush(nullptr);
   pid_t parent = ::getpid();
   auto pid = sys_call("fork", {}, [] { return ::fork(); });
@@ -62,7 +78,7 @@ Result<ChildProcess> ChildProcess::spawn(std::function<int()> body) {
                    ", or the system's or the cgroup's limit on tasks): raise the limit with ulimit -u";
     return std::unexpected(std::move(error));
   }
-  if (*pid == 0) run_child(parent, body);
+  if (*pid == 0) run_child(parent, catcher, body);
 
   // pidfd_open sets close-on-exec itself. The pid cannot be recycled before we reap it.
   auto fd = sys_call("pidfd_open", pid_subject(*pid), [&] { return pidfd_open(*pid); });

@@ -44,6 +44,29 @@ Result<void> set_nonblocking(int fd) {
   return {};
 }
 
+// A write to a pipe whose reader has gone raises SIGPIPE, whose default action kills the
+// writer; a channel's send must fail with EPIPE instead, whatever this process decided for
+// SIGPIPE (forkpool's main ignores it; a program using the library may not, and the channel
+// must not decide for it). So the write runs with SIGPIPE blocked in this thread, and the
+// SIGPIPE it raised (directed at this thread) is taken back before the mask is restored.
+// Sockets need none of this: sendmsg takes MSG_NOSIGNAL.
+ssize_t writev_without_sigpipe(int fd, const iovec* iov, int count) {
+  sigset_t sigpipe, old;
+  sigemptyset(&sigpipe);
+  sigaddset(&sigpipe, SIGPIPE);
+  ::pthread_sigmask(SIG_BLOCK, &sigpipe, &old);
+  ssize_t n = ::writev(fd, iov, count);
+  const int saved = errno;
+  if (n < 0 && saved == EPIPE) {
+    const timespec now{};
+    while (::sigtimedwait(&sigpipe, nullptr, &now) < 0 && errno == EINTR) {
+    }
+  }
+  ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  errno = saved;
+  return n;
+}
+
 }  // namespace
 
 StreamChannel::StreamChannel(UniqueFd read_fd, UniqueFd write_fd, Transport transport,
@@ -65,7 +88,7 @@ Result<void> StreamChannel::write_all(std::span<const std::byte> header,
   std::size_t done = 0;
   const std::size_t total = header.size() + body.size();
   auto write_some = [&] {
-    if (!is_socket()) return ::writev(fd, iov + first, 2 - first);
+    if (!is_socket()) return writev_without_sigpipe(fd, iov + first, 2 - first);
     msghdr msg{};
     msg.msg_iov = iov + first;
     msg.msg_iovlen = static_cast<std::size_t>(2 - first);
@@ -139,8 +162,6 @@ Result<bool> StreamChannel::receive(Bytes& out, Deadline deadline) {
 }
 
 Result<ChannelPair> make_pipe_pair(const ChannelOptions& options) {
-  // A pipe write to a reader that has exited must fail with EPIPE, not kill the writer.
-  ::signal(SIGPIPE, SIG_IGN);
   int ab[2], ba[2];
   if (auto r = sys_call("pipe2", "", [&] { return ::pipe2(ab, O_CLOEXEC | O_NONBLOCK); }); !r)
     return std::unexpected(r.error());

@@ -15,13 +15,26 @@ extern char** environ;
 
 namespace forkpool::testing {
 
-CommandOutcome run_command(const std::vector<std::string>& argv, std::chrono::seconds limit) {
+CommandOutcome run_command(const std::vector<std::string>& argv, std::chrono::seconds limit,
+                           CommandOptions options) {
   CommandOutcome outcome;
   int out_pipe[2], err_pipe[2];
   if (::pipe2(out_pipe, O_CLOEXEC) != 0 || ::pipe2(err_pipe, O_CLOEXEC) != 0) {
     ADD_FAILURE() << "pipe2 failed";
     return outcome;
   }
+  if (options.stdout_reader_gone) {
+    ::close(out_pipe[0]);
+    out_pipe[0] = -1;
+  }
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none, all;
+  sigemptyset(&none);
+  sigfillset(&all);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &all);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, out_pipe[1], STDOUT_FILENO);
@@ -30,12 +43,13 @@ CommandOutcome run_command(const std::vector<std::string>& argv, std::chrono::se
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   pid_t pid = -1;
-  int rc = ::posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ);
+  int rc = ::posix_spawn(&pid, args[0], &actions, &attr, args.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
   ::close(out_pipe[1]);
   ::close(err_pipe[1]);
   if (rc != 0) {
-    ::close(out_pipe[0]);
+    if (out_pipe[0] >= 0) ::close(out_pipe[0]);
     ::close(err_pipe[0]);
     ADD_FAILURE() << "posix_spawn(" << argv[0] << ") failed: " << rc;
     return outcome;
@@ -44,7 +58,7 @@ CommandOutcome run_command(const std::vector<std::string>& argv, std::chrono::se
   auto give_up = std::chrono::steady_clock::now() + limit;
   pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
   std::string* sinks[2] = {&outcome.out, &outcome.err};
-  int open_count = 2;
+  int open_count = out_pipe[0] >= 0 ? 2 : 1;
   bool killed = false;
   while (open_count > 0) {
     int r = ::poll(fds, 2, 200);

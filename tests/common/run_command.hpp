@@ -15,10 +15,19 @@ struct CommandOutcome {
   std::string err;       // everything it wrote to stderr
 };
 
+struct CommandOptions {
+  // Its stdout is a pipe whose reader has already gone (`forkpool ... | head -c0`): every write
+  // there raises SIGPIPE or fails with EPIPE. `out` stays empty.
+  bool stdout_reader_gone = false;
+};
+
 // Runs argv[0] with the arguments (no shell), waits for it, and returns its outcome. Kills it
-// with SIGKILL and fails the current test if it runs longer than `limit`.
+// with SIGKILL and fails the current test if it runs longer than `limit`. The program starts
+// as a shell would start it, whatever this test process did to its own signals: every signal
+// at its default action, none blocked.
 CommandOutcome run_command(const std::vector<std::string>& argv,
-                           std::chrono::seconds limit = std::chrono::seconds(120));
+                           std::chrono::seconds limit = std::chrono::seconds(120),
+                           CommandOptions options = {});
 
 // Starts argv[0] with the arguments (no shell) and stdout/stderr discarded, without waiting:
 // for tests that signal the program while it runs. The caller reaps the pid. -1 on failure.

@@ -20,7 +20,8 @@ namespace {
 
 constexpr std::size_t kHeader = 5;  // u32 index, u8 action
 
-thread_local int t_init_batch = -1;
+// The batch whose worker_init last ran in this process (worker_init is per process).
+std::atomic<int> g_init_batch{-1};
 
 std::uint64_t checksum(std::span<const std::byte> bytes) {
   std::uint64_t h = 1469598103934665603ull;
@@ -144,7 +145,7 @@ std::atomic<int>& init_counter() {
 }
 
 void counting_init() {
-  t_init_batch = job_settings().batch_id;
+  g_init_batch = job_settings().batch_id;
   if (job_settings().arena) init_counter().fetch_add(1);
 }
 
@@ -196,7 +197,7 @@ Bytes run_job(std::span<const std::byte> input, const WorkerContext& context) {
       return out;
     }
     case Action::report_init: {
-      Bytes out(1, std::byte{t_init_batch == settings.batch_id});
+      Bytes out(1, std::byte{g_init_batch.load() == settings.batch_id});
       return out;
     }
   }

@@ -24,7 +24,7 @@ enum class Action : std::uint8_t {
   interrupt_self,    // sends SIGINT to its own process (threads, serial), then computes
   sleep_then_compute,
   write_arena,       // writes index * 3 into arena slot `index`, then computes
-  report_init,       // output: 1 if worker_init ran in this worker for this batch, else 0
+  report_init,       // output: 1 if worker_init ran in this worker's process for this batch, else 0
   big_output,        // output: 256 KiB whatever the input, more than any channel buffers
   stop_self_once,    // SIGSTOPs its own process unless its marker file exists (creates it first)
   hang_always,       // never returns (sleeps until its process is ended)
@@ -65,7 +65,7 @@ struct JobSettings {
 std::vector<int> open_fds();
 JobSettings& job_settings();
 
-// A worker_init that records that it ran (per thread/process) and counts runs in the arena.
+// A worker_init that records that it ran (in this process) and counts runs in the arena.
 void counting_init();
 std::atomic<int>& init_counter();  // in job_settings().arena, after the slots
 

@@ -33,6 +33,30 @@ std::vector<Config> all_configs() {
   return configs;
 }
 
+// run_job cut in three: read copies the input, compute runs the job, write hands its output
+// back. Jobs whose input starts with kFailRead fail in read, and never reach compute or write.
+constexpr std::byte kFailRead{0xff};
+struct StagedJob {
+  Bytes input;
+  Bytes output;
+  bool computed = false;
+};
+JobStages staged_run_job() {
+  return make_stages<StagedJob>(
+      [](std::span<const std::byte> input, const WorkerContext&) {
+        if (!input.empty() && input[0] == kFailRead) throw std::runtime_error("cannot read that");
+        return StagedJob{Bytes(input.begin(), input.end()), {}, false};
+      },
+      [](StagedJob& job, const WorkerContext& context) {
+        job.output = run_job(job.input, context);
+        job.computed = true;
+      },
+      [](StagedJob& job, const WorkerContext&) {
+        if (!job.computed) throw std::logic_error("write before compute");
+        return std::move(job.output);
+      });
+}
+
 Bytes text(const std::string& s) {
   auto* p = reinterpret_cast<const std::byte*>(s.data());
   return Bytes(p, p + s.size());
@@ -60,10 +84,11 @@ class RunBatchTest : public LeakCheckedTest, public ::testing::WithParamInterfac
 
   // Runs the batch and checks what holds for every batch: one result per job, in job order,
   // and on_result called exactly once for each job that ended (not for cancelled ones).
+  template <class Work = JobFunction>
   BatchReport run(const ExecutorOptions& o, const std::vector<Bytes>& jobs,
-                  std::span<const std::byte> shared = {}) {
+                  std::span<const std::byte> shared = {}, const Work& work = run_job) {
     std::map<std::size_t, int> reported;
-    BatchReport report = run_batch(o, jobs, run_job, shared, [&](const JobResult& r) {
+    BatchReport report = run_batch(o, jobs, work, shared, [&](const JobResult& r) {
       EXPECT_NE(r.status, JobStatus::cancelled);
       ++reported[r.index];
     });
@@ -109,6 +134,45 @@ TEST_P(RunBatchTest, LargeSharedInputReachesEveryJob) {
     EXPECT_EQ(report.results[i].output, expected_output(jobs[i], shared)) << "job " << i;
 }
 
+// One description for every backend: jobs in stages give what the same work as one function
+// gives, byte for byte, and a stage that throws fails its job alone, with its message.
+TEST_P(RunBatchTest, StagedJobsGiveTheSameResultsAsOneFunction) {
+  Bytes shared = text("shared input of the staged batch");
+  std::vector<Bytes> jobs = make_jobs(40);
+  jobs[4] = make_job(4, Action::throw_error);
+  jobs[7] = Bytes{kFailRead, std::byte{1}};
+  BatchReport report = run(options(3), jobs, shared, staged_run_job());
+  EXPECT_FALSE(report.interrupted);
+  for (std::size_t i = 0; i < jobs.size(); ++i) {
+    const JobResult& r = report.results[i];
+    if (i == 4 || i == 7) {
+      EXPECT_EQ(r.status, JobStatus::failed) << "job " << i;
+      EXPECT_EQ(r.error, i == 4 ? "job 4 refused" : "cannot read that");
+      EXPECT_TRUE(r.output.empty());
+    } else {
+      EXPECT_EQ(r.status, JobStatus::done) << "job " << i << ": " << r.error;
+      EXPECT_EQ(r.output, expected_output(jobs[i], shared)) << "job " << i;
+    }
+  }
+}
+
+TEST_P(RunBatchTest, SigintStopsAStagedBatch) {
+  constexpr std::size_t kJobs = 1000;
+  std::vector<Bytes> jobs = make_jobs(kJobs, Action::sleep_then_compute);
+  bool processes = GetParam().backend == Backend::processes;
+  jobs[3] = make_job(3, processes ? Action::interrupt_parent : Action::interrupt_self);
+  BatchReport report = run(options(2), jobs, {}, staged_run_job());
+  EXPECT_TRUE(report.interrupted);
+  EXPECT_EQ(report.interrupt_signal, SIGINT);
+  EXPECT_EQ(report.count(JobStatus::failed), 0u);
+  EXPECT_GT(report.count(JobStatus::cancelled), 0u);
+  for (std::size_t i = 0; i < kJobs; ++i) {
+    if (report.results[i].status == JobStatus::done) {
+      EXPECT_EQ(report.results[i].output, expected_output(jobs[i], {})) << "job " << i;
+    }
+  }
+}
+
 TEST_P(RunBatchTest, ThrowingJobFailsWithItsMessageAndIsNotRetried) {
   std::vector<Bytes> jobs = make_jobs(10);
   jobs[4] = make_job(4, Action::throw_error);
@@ -122,7 +186,10 @@ TEST_P(RunBatchTest, ThrowingJobFailsWithItsMessageAndIsNotRetried) {
   EXPECT_EQ(report.workers_replaced, 0u);
 }
 
-TEST_P(RunBatchTest, WorkerInitRunsOnceInEveryWorker) {
+// worker_init sets up a process (library thread counts): it runs once in each process that
+// runs jobs, before the first of them — in each worker process, or once in this process for
+// serial and threads, whose workers are this process's threads.
+TEST_P(RunBatchTest, WorkerInitRunsOnceInEveryProcessThatRunsJobs) {
   SharedArena arena(4096);
   job_settings().arena = &arena;
   job_settings().arena_slots = 0;
@@ -136,7 +203,9 @@ TEST_P(RunBatchTest, WorkerInitRunsOnceInEveryWorker) {
   ASSERT_EQ(report.count(JobStatus::done), jobs.size());
   for (const JobResult& r : report.results)
     EXPECT_EQ(r.output, Bytes{std::byte{1}}) << "job " << r.index << " ran before worker_init";
-  EXPECT_EQ(init_counter().load(), static_cast<int>(report.workers + report.workers_replaced));
+  const bool processes = GetParam().backend == Backend::processes;
+  EXPECT_EQ(init_counter().load(),
+            processes ? static_cast<int>(report.workers + report.workers_replaced) : 1);
 }
 
 TEST_P(RunBatchTest, FailingWorkerInitFailsTheBatch) {
@@ -221,6 +290,29 @@ TEST_P(RunBatchTest, JobTimeoutOverAYearIsRefused) {
   ExecutorOptions o = options(2);
   o.job_timeout = std::chrono::hours(24 * 367);
   EXPECT_THROW((void)run_batch(o, make_jobs(2), run_job), std::invalid_argument);
+}
+
+// What callers ask instead of looking at Backend and Transport. Workers that share memory
+// with the caller see what it put in a SharedArena and write what it reads there.
+TEST_P(RunBatchTest, ExecutorAnswersWhatDiffersBetweenBackends) {
+  const Executor executor(options(3));
+  const Config c = GetParam();
+  EXPECT_TRUE(executor.is_coordinator());
+  EXPECT_EQ(executor.workers(), c.backend == Backend::serial ? 1u : 3u);
+  EXPECT_EQ(executor.shares_memory(),
+            c.backend != Backend::processes || c.transport == ipc::Transport::shm);
+  ExecutorOptions all_cores = options(0);
+  EXPECT_EQ(Executor(all_cores).options().workers, available_cores());
+
+  if (!executor.shares_memory()) return;
+  constexpr std::size_t kJobs = 12;
+  SharedArena arena(kJobs * sizeof(std::uint64_t) + 64);
+  (void)arena.allocate(kJobs * sizeof(std::uint64_t));
+  job_settings().arena = &arena;
+  job_settings().arena_slots = kJobs;
+  BatchReport report = executor.run(make_jobs(kJobs, Action::write_arena), run_job);
+  ASSERT_EQ(report.count(JobStatus::done), kJobs);
+  for (std::size_t i = 0; i < kJobs; ++i) EXPECT_EQ(arena.as<std::uint64_t>(0)[i], i * 3);
 }
 
 TEST_P(RunBatchTest, EmptyBatchReturnsAnEmptyReport) {

@@ -1,15 +1,32 @@
 #!/usr/bin/env bash
 # Installs the build into a temporary prefix, then configures, builds and runs a separate
-# project that finds it with find_package(forkpool) and links forkpool::lib.
+# project that finds it with find_package(forkpool) and links forkpool::lib: its own check,
+# and the complete example of docs/library.md, taken out of that page, on every backend.
 set -euo pipefail
 build_dir=$1
 source_dir=$(cd "$(dirname "$0")" && pwd)
+repo_dir=$(cd "$source_dir/../.." && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cmake --install "$build_dir" --prefix "$work/prefix" >/dev/null
 test -x "$work/prefix/bin/forkpool"
 "$work/prefix/bin/forkpool" --version
+
+# The first ```cpp block after the example's marker, as it stands in the page.
+example="$work/library_example.cpp"
+awk '/<!-- example: library_example.cpp -->/ { found = 1; next }
+     found && !inside && /^```cpp/ { inside = 1; next }
+     inside && /^```/ { exit }
+     inside { print }' "$repo_dir/docs/library.md" >"$example"
+if [ ! -s "$example" ]; then
+  echo "docs/library.md: no example after <!-- example: library_example.cpp -->" >&2
+  exit 1
+fi
+
 cmake -S "$source_dir/consumer" -B "$work/build" -DCMAKE_PREFIX_PATH="$work/prefix" \
-  -DCMAKE_BUILD_TYPE=Release >/dev/null
+  -DCMAKE_BUILD_TYPE=Release -DFORKPOOL_LIBRARY_EXAMPLE="$example" >/dev/null
 cmake --build "$work/build" >/dev/null
 "$work/build/consumer"
+for backend in serial threads processes; do
+  "$work/build/library_example" "$backend"
+done

@@ -4,6 +4,7 @@
 #include <sys/epoll.h>
 
 #include <cerrno>
+#include <csignal>
 #include <chrono>
 #include <string>
 #include <thread>
@@ -189,6 +190,25 @@ TEST_P(ChannelConformance, PeerThatExitsIsEndOfStreamNotAHang) {
     }
   }
   EXPECT_TRUE(failed) << "128 MiB went to a peer that has exited";
+}
+
+// A send to a peer that has gone fails; it never kills the sender, whatever the process set
+// SIGPIPE to: the channel does not decide SIGPIPE for the process (forkpool's main does, and a
+// program using the library may leave it at its default, which ends the process).
+TEST_P(ChannelConformance, SendToAGonePeerFailsWithSigpipeAtItsDefault) {
+  ForkedChild sender([&] {
+    auto pair = ipc::make_channel_pair(GetParam());
+    if (!pair) return 2;
+    ::signal(SIGPIPE, SIG_DFL);  // after the channel is made: making one must not change it
+    pair->second.reset();
+    Bytes chunk = pattern(64 << 10, 1);
+    int code = 4;  // 128 MiB went to a peer that is gone
+    for (int i = 0; i < 2048 && code == 4; ++i)
+      if (auto s = pair->first->send(chunk, soon()); !s) code = s.error().code == ETIMEDOUT ? 3 : 0;
+    pair->first.reset();
+    return code;
+  });
+  EXPECT_EQ(sender.wait(), 0) << "128 + " << SIGPIPE << " is SIGPIPE";
 }
 
 TEST_P(ChannelConformance, KilledPeerWakesABlockedReceive) {

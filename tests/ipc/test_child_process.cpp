@@ -12,6 +12,7 @@
 #include <stdexcept>
 
 #include "common/leak_check.hpp"
+#include "forkpool/ipc/signal_catcher.hpp"
 #include "forkpool/ipc/unique_fd.hpp"
 
 namespace forkpool::ipc {
@@ -168,6 +169,48 @@ TEST_F(ChildProcessTest, ChildDiesWithItsParent) {
   auto info = helper->wait();
   ASSERT_TRUE(info);
   EXPECT_EQ(info->exit_code(), 0) << info->describe();
+}
+
+// Every worker starts from the same signal state, whoever forks it: the parent's catcher
+// undone (its mask and handlers as before it), SIGINT ignored, SIGTERM at its default action
+// and not blocked, and SIGPIPE as the parent decided.
+TEST_F(ChildProcessTest, ChildStartsWithTheWorkerSignalState) {
+  struct sigaction pipe_before {};
+  ::sigaction(SIGPIPE, nullptr, &pipe_before);
+  ::signal(SIGPIPE, SIG_IGN);
+  sigset_t usr1, mask_before;
+  sigemptyset(&usr1);
+  sigaddset(&usr1, SIGUSR1);
+  sigaddset(&usr1, SIGTERM);  // blocked before the catcher: the worker unblocks SIGTERM anyway
+  ::pthread_sigmask(SIG_BLOCK, &usr1, &mask_before);
+  {
+    auto catcher = SignalCatcher::create({SIGINT, SIGTERM});
+    ASSERT_TRUE(catcher) << catcher.error().message();
+    const int catcher_fd = catcher->fd();
+    auto child = ChildProcess::spawn(
+        [&] {
+          struct sigaction a {};
+          ::sigaction(SIGINT, nullptr, &a);
+          if (a.sa_handler != SIG_IGN) return 1;
+          ::sigaction(SIGTERM, nullptr, &a);
+          if (a.sa_handler != SIG_DFL) return 2;
+          ::sigaction(SIGPIPE, nullptr, &a);
+          if (a.sa_handler != SIG_IGN) return 3;
+          sigset_t mask;
+          ::pthread_sigmask(SIG_SETMASK, nullptr, &mask);
+          if (sigismember(&mask, SIGTERM) || sigismember(&mask, SIGINT)) return 4;
+          if (!sigismember(&mask, SIGUSR1)) return 5;  // the parent's own mask, before the catcher
+          if (::fcntl(catcher_fd, F_GETFD) != -1) return 6;  // the catcher's signalfd is closed
+          return 0;
+        },
+        &*catcher);
+    ASSERT_TRUE(child) << child.error().message();
+    auto info = child->wait();
+    ASSERT_TRUE(info);
+    EXPECT_EQ(info->exit_code(), 0) << info->describe();
+  }
+  ::pthread_sigmask(SIG_SETMASK, &mask_before, nullptr);
+  ::sigaction(SIGPIPE, &pipe_before, nullptr);
 }
 
 TEST(SignalName, NamesCommonSignals) {

@@ -386,6 +386,26 @@ TEST_F(CliMatmulTest, AProductThatCannotBeWrittenIsExitTwoAndKeepsTheOldFile) {
   EXPECT_TRUE(j["c"]["path"].is_null());
 }
 
+// `forkpool matmul ... | head -c0`: the reader of stdout is gone before anything is written.
+// forkpool does not die of SIGPIPE (silently, exit 141 in a shell, on some backends only, as
+// it did when only making a pipe channel ignored SIGPIPE): the write fails, forkpool says so
+// in one line and exits 2, the product having been computed. One line per backend, for the
+// report on stdout (--json -) and for the summary printed there.
+TEST_F(CliMatmulTest, StdoutWhoseReaderIsGoneIsOneErrorLineAndExitTwo) {
+  for (std::string backend : {"serial", "threads", "processes"}) {
+    for (bool json : {true, false}) {
+      std::vector<std::string> args = {FORKPOOL_BINARY, "matmul", "--random", "16x8x16",
+                                       "--backend", backend, "-j", "2"};
+      if (json) args.insert(args.end(), {"--json", "-"});
+      CommandOutcome run = run_command(args, std::chrono::seconds(120), {.stdout_reader_gone = true});
+      SCOPED_TRACE(backend + (json ? " --json -" : " summary"));
+      EXPECT_EQ(run.exit_code, 2) << run.err;
+      EXPECT_NE(run.err.find("Broken pipe"), std::string::npos) << run.err;
+      EXPECT_EQ(std::count(run.err.begin(), run.err.end(), '\n'), 1) << run.err;
+    }
+  }
+}
+
 // Starts `forkpool matmul` with stdout and stderr discarded, without waiting for it.
 pid_t spawn_matmul(const std::vector<std::string>& args) {
   std::vector<std::string> all = {FORKPOOL_BINARY, "matmul"};

@@ -1,7 +1,7 @@
 #pragma once
-// The three backends behind run_batch(). Each gets validated options (workers >= 1,
+// The three backends behind Executor::run(). Each gets validated options (workers >= 1,
 // prefetch >= 1, at least one job) and fills the report's results, interrupted,
-// interrupt_signal and workers_replaced.
+// interrupt_signal and workers_replaced. This is the only place that switches on Backend.
 
 #include <string>
 
@@ -13,7 +13,8 @@ namespace forkpool::detail {
 struct Batch {
   const ExecutorOptions& options;
   std::span<const Bytes> jobs;
-  const JobFunction& fn;
+  const JobFunction& fn;      // the whole job: all of `stages`, when the job has stages
+  const JobStages* stages;   // nullptr for a plain JobFunction; threads pipelines them
   std::span<const std::byte> shared_input;
   const ResultCallback& on_result;
 };
@@ -24,6 +25,14 @@ BatchReport run_processes(const Batch& batch);
 
 // Routes SIGINT and SIGTERM to a signalfd for the batch (every backend); throws on failure.
 ipc::SignalCatcher catch_interrupts();
+
+// For the backends whose workers are this process: runs options.worker_init, if any, on this
+// thread; what it throws becomes std::runtime_error("worker_init failed: <message>").
+void run_worker_init_here(const ExecutorOptions& options);
+
+// read, compute and write of one job, one after the other.
+Bytes run_all_stages(const JobStages& stages, std::span<const std::byte> input,
+                     const WorkerContext& context);
 
 // Throws std::runtime_error("<what>: <message>") for a failed ipc call.
 [[noreturn]] void throw_sys_error(const std::string& what, const ipc::SysError& error);

@@ -153,11 +153,13 @@ class Coordinator {
     w.channel = std::move(pair->first);
     ipc::Channel* worker_end = pair->second.get();
 
-    auto child = ipc::ChildProcess::spawn([&, worker_end] {
-      prepare_child(w);
-      return worker_main(*worker_end, batch_.fn, batch_.options.worker_init, w.index,
-                         batch_.options.max_result_bytes);
-    });
+    auto child = ipc::ChildProcess::spawn(
+        [&, worker_end] {
+          prepare_child(w);
+          return worker_main(*worker_end, batch_.fn, batch_.options.worker_init, w.index,
+                             batch_.options.max_result_bytes);
+        },
+        &catcher_);
     pair->second.reset();
     if (!child) {
       w.channel.reset();
@@ -231,18 +233,10 @@ class Coordinator {
     pending_.clear();
   }
 
-  // In the forked worker: keep only its own channel end; drop the coordinator's signal
-  // routing, loop and siblings without touching them (they belong to the coordinator).
+  // In the forked worker (its signals already set up by ChildProcess::spawn): keep only its
+  // own channel end; drop the coordinator's loop and siblings without touching them (they
+  // belong to the coordinator).
   void prepare_child(Worker& self) {
-    catcher_.restore_in_child();
-    // A terminal's Ctrl-C reaches the whole process group: the coordinator decides what
-    // happens, and ends workers with SIGTERM.
-    ::signal(SIGINT, SIG_IGN);
-    ::signal(SIGTERM, SIG_DFL);
-    sigset_t term;
-    sigemptyset(&term);
-    sigaddset(&term, SIGTERM);
-    ::pthread_sigmask(SIG_UNBLOCK, &term, nullptr);
     loop_.close_after_fork();
     for (Worker& other : workers_) {
       other.channel.reset();  // our own coordinator end too: the child holds the worker end

@@ -7,7 +7,7 @@ namespace forkpool::detail {
 BatchReport run_serial(const Batch& batch) {
   ipc::SignalCatcher catcher = catch_interrupts();
   BatchLedger ledger(batch.jobs.size(), batch.on_result);
-  if (batch.options.worker_init) batch.options.worker_init();
+  run_worker_init_here(batch.options);
   WorkerContext context{0, batch.shared_input};
 
   int interrupt = 0;

@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <oneapi/tbb/global_control.h>
+#include <oneapi/tbb/parallel_pipeline.h>
 #include <oneapi/tbb/task_arena.h>
 
 #include <algorithm>
@@ -9,6 +10,7 @@
 #include <condition_variable>
 #include <deque>
 #include <exception>
+#include <memory>
 #include <mutex>
 
 #include "backends.hpp"
@@ -28,13 +30,12 @@ struct Completion {
 };
 
 // What the pool threads and the calling thread share. Pool threads push completions and poke
-// `wake`; the calling thread pops them on its event loop. A worker task touches this state
-// only while it is counted in `active`, and the calling thread waits for active == 0 before
-// it lets the state go.
+// `wake`; the calling thread pops them on its event loop. A pool task touches this state only
+// while it is counted in `active`, and the calling thread waits for active == 0 before it lets
+// the state go.
 struct Shared {
   std::span<const Bytes> jobs;
   const JobFunction* fn = nullptr;
-  const std::function<void()>* worker_init = nullptr;
   std::span<const std::byte> shared_input;
   ipc::UniqueFd wake;
 
@@ -45,7 +46,6 @@ struct Shared {
   std::condition_variable idle;
   std::deque<Completion> completed;
   unsigned active = 0;
-  std::exception_ptr init_error;
 
   void push(Completion c) {
     {
@@ -56,26 +56,24 @@ struct Shared {
     (void)!::write(wake.get(), &one, sizeof one);
   }
 
+  // The last message of a pool task.
+  void task_done() {
+    push(Completion{0, JobStatus::cancelled, {}, {}, true});
+    std::lock_guard lock(mutex);
+    if (--active == 0) idle.notify_all();
+  }
+
   void wait_until_idle() {
     std::unique_lock lock(mutex);
     idle.wait(lock, [&] { return active == 0; });
   }
 };
 
+// A worker: takes the next job index until none is left (dynamic dispatch with a stable
+// worker index).
 void worker_task(Shared& s, unsigned worker_index) {
-  bool ready = true;
-  if (*s.worker_init) {
-    try {
-      (*s.worker_init)();
-    } catch (...) {
-      std::lock_guard lock(s.mutex);
-      if (!s.init_error) s.init_error = std::current_exception();
-      s.cancel = true;
-      ready = false;
-    }
-  }
   WorkerContext context{worker_index, s.shared_input};
-  while (ready && !s.cancel.load(std::memory_order_relaxed)) {
+  while (!s.cancel.load(std::memory_order_relaxed)) {
     std::size_t i = s.next.fetch_add(1);
     if (i >= s.jobs.size()) break;
     Completion c{i, JobStatus::done, {}, {}, false};
@@ -87,25 +85,97 @@ void worker_task(Shared& s, unsigned worker_index) {
     }
     s.push(std::move(c));
   }
-  s.push(Completion{0, JobStatus::cancelled, {}, {}, true});
-  std::lock_guard lock(s.mutex);
-  if (--s.active == 0) s.idle.notify_all();
+  s.task_done();
+}
+
+// One job on its way through the pipeline.
+struct InFlight {
+  Completion done;
+  StageState state;
+};
+using Token = std::shared_ptr<InFlight>;
+
+// Runs one stage of a job that has not failed yet; a throw fails the job and skips its later
+// stages.
+template <class Stage>
+void run_stage(InFlight& f, Stage&& stage) {
+  if (f.done.status != JobStatus::done) return;
+  try {
+    stage();
+  } catch (...) {
+    f.done.status = JobStatus::failed;
+    f.done.error = current_exception_message();
+    f.state.reset();
+  }
+}
+
+// JobStages as a parallel_pipeline, read -> compute -> write, with up to two jobs in flight
+// per thread: while one thread decodes, another computes, a third encodes. Jobs enter in
+// order and stop entering once the batch is cancelled; those already in stop only at the end
+// of their write, so that no job is left half written.
+void pipeline_task(Shared& s, const JobStages& stages, unsigned threads) {
+  auto context = [&s] {
+    int slot = tbb::this_task_arena::current_thread_index();
+    return WorkerContext{slot >= 0 ? static_cast<unsigned>(slot) : 0u, s.shared_input};
+  };
+  try {
+    tbb::parallel_pipeline(
+        std::size_t{threads} * 2,
+        tbb::make_filter<void, Token>(tbb::filter_mode::serial_in_order,
+                                      [&](tbb::flow_control& fc) -> Token {
+                                        std::size_t i = s.next.load(std::memory_order_relaxed);
+                                        if (i >= s.jobs.size() || s.cancel.load(std::memory_order_relaxed)) {
+                                          fc.stop();
+                                          return {};
+                                        }
+                                        s.next.store(i + 1, std::memory_order_relaxed);
+                                        auto f = std::make_shared<InFlight>();
+                                        f->done = Completion{i, JobStatus::done, {}, {}, false};
+                                        return f;
+                                      }) &
+            tbb::make_filter<Token, Token>(tbb::filter_mode::parallel,
+                                           [&](Token f) {
+                                             run_stage(*f, [&] {
+                                               f->state = stages.read(s.jobs[f->done.index], context());
+                                             });
+                                             return f;
+                                           }) &
+            tbb::make_filter<Token, Token>(tbb::filter_mode::parallel,
+                                           [&](Token f) {
+                                             if (stages.compute)
+                                               run_stage(*f, [&] { stages.compute(f->state, context()); });
+                                             return f;
+                                           }) &
+            tbb::make_filter<Token, void>(tbb::filter_mode::parallel, [&](Token f) {
+              run_stage(*f, [&] { f->done.output = stages.write(f->state, context()); });
+              f->state.reset();
+              s.push(std::move(f->done));
+            }));
+  } catch (...) {
+    // Only the pipeline's own machinery can throw here (every stage is guarded): the jobs
+    // not pushed stay unfinished and the batch ends cancelled rather than hang.
+    s.cancel = true;
+  }
+  s.task_done();
 }
 
 }  // namespace
 
-// N tasks enqueued in a task_arena of N threads, each a worker that takes the next job index
-// until none is left: dynamic dispatch with a stable worker index. The calling thread runs an
-// event loop on the completions' eventfd and the signalfd and does all the bookkeeping.
+// A task_arena of N threads. Plain jobs: N tasks enqueued, each a worker that takes the next
+// job index until none is left. Jobs in stages: one task that runs them as a pipeline on the
+// arena's threads. Either way the calling thread runs an event loop on the completions'
+// eventfd and the signalfd and does all the bookkeeping.
 BatchReport run_threads(const Batch& batch) {
   const unsigned n = batch.options.workers;
   ipc::SignalCatcher catcher = catch_interrupts();
+  // The workers are threads of this process: its per-process set-up runs once, here, before
+  // any of them exists (two threads setting OpenCV's or OpenBLAS's thread count at once race).
+  run_worker_init_here(batch.options);
   BatchLedger ledger(batch.jobs.size(), batch.on_result);
 
   Shared s;
   s.jobs = batch.jobs;
   s.fn = &batch.fn;
-  s.worker_init = &batch.options.worker_init;
   s.shared_input = batch.shared_input;
   auto efd = ipc::sys_call("eventfd", {}, [] { return ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK); });
   if (!efd) throw_sys_error("thread pool", efd.error());
@@ -129,11 +199,15 @@ BatchReport run_threads(const Batch& batch) {
     }
   } join{s};
 
+  const unsigned tasks = batch.stages ? 1 : n;
   {
     std::lock_guard lock(s.mutex);
-    s.active = n;
+    s.active = tasks;
   }
-  for (unsigned w = 0; w < n; ++w) arena.enqueue([&s, w] { worker_task(s, w); });
+  if (batch.stages)
+    arena.enqueue([&s, &stages = *batch.stages, n] { pipeline_task(s, stages, n); });
+  else
+    for (unsigned w = 0; w < n; ++w) arena.enqueue([&s, w] { worker_task(s, w); });
 
   unsigned exited = 0;
   int interrupt = 0;
@@ -147,7 +221,7 @@ BatchReport run_threads(const Batch& batch) {
     }
     for (Completion& c : batch_done) {
       if (c.worker_exit) {
-        if (++exited == n) loop->stop();
+        if (++exited == tasks) loop->stop();
         continue;
       }
       ledger.start(c.index);
@@ -169,7 +243,6 @@ BatchReport run_threads(const Batch& batch) {
   on_signal(0);
 
   s.wait_until_idle();
-  if (s.init_error) std::rethrow_exception(s.init_error);
 
   BatchReport report = ledger.take_report();
   report.workers = n;

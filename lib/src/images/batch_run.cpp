@@ -11,7 +11,6 @@
 
 #include "forkpool/images/batch.hpp"
 #include "forkpool/images/files.hpp"
-#include "pipeline.hpp"
 
 namespace forkpool::images {
 
@@ -33,26 +32,62 @@ std::pair<fs::path, fs::path> decode_job(std::span<const std::byte> job) {
   return {fs::path(text.substr(0, zero)), fs::path(text.substr(zero + 1))};
 }
 
-Bytes run_job(std::span<const std::byte> job, const WorkerContext& context) {
-  const auto recipe = ImageRecipe::deserialize(context.shared_input);
-  const auto chain = parse_op_chain(recipe.ops);
-  const auto [input, output] = decode_job(job);
+// OpenCV 4.6 builds some tables on first use without a lock (cvtColor's Lab tables, which
+// equalize uses): two threads doing that at once leak one copy and may read the other
+// half-built, which would break byte-identical output. Running every op once on small images,
+// before any job of the batch, builds them race-free in the process that will run the jobs.
+void build_lazy_tables(const OpChain& chain) {
+  for (int channels : {1, 3, 4}) {
+    const cv::Mat sample(16, 16, CV_8UC(channels), cv::Scalar(32, 96, 160, 255));
+    for (const auto& op : chain) {
+      try {
+        (void)op->run(sample);
+      } catch (const std::exception&) {
+        // An op that refuses this sample (a crop elsewhere) needs no tables.
+      }
+    }
+  }
+}
+
+// One image between its stages. The recipe and op chain come from the batch's shared input.
+struct ImageInFlight {
+  ImageRecipe recipe;
+  OpChain chain;
+  fs::path output;
+  LoadedImage image;
+};
+
+ImageInFlight read_image(std::span<const std::byte> job, const WorkerContext& context) {
+  ImageInFlight f;
+  f.recipe = ImageRecipe::deserialize(context.shared_input);
+  f.chain = parse_op_chain(f.recipe.ops);
+  auto [input, output] = decode_job(job);
   // Test hook, deliberately not in --help: the worker dies as if the OOM killer or a decoder
   // crash hit it while on this file, so tests can check that the rest of the batch survives.
   if (const char* crash_on = std::getenv("FORKPOOL_IMAGES_CRASH_ON");
       crash_on != nullptr && input.filename() == crash_on)
     ::raise(SIGKILL);
-  return process_image(input, output, chain, recipe).serialize();
+  f.output = std::move(output);
+  f.image = load_image(input, f.chain, f.recipe);
+  return f;
+}
+
+// Read -> ops -> write: a pipeline on threads, all three in one worker elsewhere.
+JobStages image_stages() {
+  return make_stages<ImageInFlight>(
+      read_image, [](ImageInFlight& f, const WorkerContext&) { transform_image(f.image, f.chain); },
+      [](ImageInFlight& f, const WorkerContext&) {
+        save_image(f.image, f.output, f.recipe);
+        return f.image.outcome.serialize();
+      });
 }
 
 void run_on_executor(ImageBatchReport& report, const std::vector<std::size_t>& todo,
-                     const ImageRecipe& recipe, ExecutorOptions options, const ItemCallback& on_item) {
+                     const ImageRecipe& recipe, const Executor& executor, const ItemCallback& on_item) {
   std::vector<Bytes> jobs;
   jobs.reserve(todo.size());
   for (std::size_t i : todo) jobs.push_back(encode_job(report.items[i]));
   const auto shared = recipe.serialize();
-  // N single-threaded workers use N cores; OpenCV's own threads in each would oversubscribe.
-  options.worker_init = [] { cv::setNumThreads(0); };
   auto on_result = [&](const JobResult& r) {
     ImageItem& item = report.items[todo[r.index]];
     if (r.status == JobStatus::done) {
@@ -69,7 +104,7 @@ void run_on_executor(ImageBatchReport& report, const std::vector<std::size_t>& t
     }
     if (on_item) on_item(item);
   };
-  BatchReport batch = run_batch(options, jobs, run_job, shared, on_result);
+  BatchReport batch = executor.run(jobs, image_stages(), shared, on_result);
   report.interrupted = batch.interrupted;
   report.interrupt_signal = batch.interrupt_signal;
   report.workers = batch.workers;
@@ -105,9 +140,17 @@ ImageBatchReport run_image_batch(const ImageBatch& batch, const ExecutorOptions&
                                  const ItemCallback& on_item) {
   ImageBatchReport report;
   report.items = batch.items;
-  report.workers = options.backend == Backend::serial ? 1
-                   : options.workers == 0             ? available_cores()
-                                                      : options.workers;
+  ExecutorOptions exec_options = options;
+  // N single-threaded workers use N cores; OpenCV's own threads in each would oversubscribe.
+  // Per process: in each worker process, or once here when the workers are this process's
+  // threads.
+  exec_options.worker_init = [ops = batch.settings.recipe.ops, user_init = options.worker_init] {
+    cv::setNumThreads(0);
+    build_lazy_tables(parse_op_chain(ops));
+    if (user_init) user_init();
+  };
+  const Executor executor(std::move(exec_options));
+  report.workers = executor.workers();
   std::vector<std::size_t> todo;
   std::set<fs::path> folders{batch.settings.output_dir};
   std::set<fs::path> output_folders{batch.settings.output_dir};
@@ -124,14 +167,7 @@ ImageBatchReport run_image_batch(const ImageBatch& batch, const ExecutorOptions&
 
   const auto start = std::chrono::steady_clock::now();
   if (!todo.empty()) {
-    if (options.backend == Backend::threads) {
-      const int before = cv::getNumThreads();
-      cv::setNumThreads(0);  // the pipeline's threads are the parallelism
-      detail::run_pipeline(report, todo, batch.settings.recipe, report.workers, on_item);
-      cv::setNumThreads(before);
-    } else {
-      run_on_executor(report, todo, batch.settings.recipe, options, on_item);
-    }
+    run_on_executor(report, todo, batch.settings.recipe, executor, on_item);
   }
   report.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   for (auto& item : report.items)

@@ -11,7 +11,6 @@ add_library(forkpool_images STATIC
   src/images/image_job.cpp
   src/images/batch_plan.cpp
   src/images/batch_run.cpp
-  src/images/pipeline.cpp
   src/images/ops/op_support.cpp
   src/images/ops/resize.cpp
   src/images/ops/crop.cpp

@@ -2,7 +2,6 @@
 
 #include <poll.h>
 #include <sched.h>
-#include <signal.h>
 
 #include <fmt/core.h>
 
@@ -20,11 +19,8 @@ using Clock = std::chrono::steady_clock;
 
 constexpr const char* kRoleName[2] = {"initiator", "responder"};
 
-// The child's side of spawn: signal state first, so that nothing it does runs with the
-// parent's blocked mask or handlers.
-int child_main(ipc::SignalCatcher& catcher, const PeerSpec& spec) {
-  catcher.restore_in_child();
-  ::signal(SIGINT, SIG_IGN);
+// The child's side of spawn, its signals already set up by ChildProcess::spawn.
+int child_main(const PeerSpec& spec) {
   if (spec.cpu >= 0) {
     cpu_set_t set;
     CPU_ZERO(&set);
@@ -83,9 +79,8 @@ PairOutcome run_pair(const PeerSpec& initiator, const PeerSpec& responder,
 
   // The responder first: it must be listening before the initiator starts its clock.
   for (int role : {1, 0}) {
-    auto spawned = ipc::ChildProcess::spawn([&catcher, spec = specs[role]] {
-      return child_main(catcher, *spec);
-    });
+    auto spawned = ipc::ChildProcess::spawn([spec = specs[role]] { return child_main(*spec); },
+                                            &catcher);
     if (!spawned) {
       if (hooks.after_spawn) hooks.after_spawn();
       out.error = fmt::format("starting the {}: {}", kRoleName[role], spawned.error().message());

@@ -41,10 +41,13 @@ void check_fits(Dtype dtype, std::size_t m, std::size_t k, std::size_t n, std::s
                                gib(need), gib(have)));
 }
 
-// The fixed part of every job message: which tile. With a copying transport the tile's rows of
-// A follow it.
+// The fixed part of every job message: which tile of which product. With workers that do not
+// share the coordinator's memory the tile's rows of A follow it, and the job says all a worker
+// needs besides B (the shared input): such a worker never sees the operands' files, nor is it
+// told anything at start but what the executor delivers.
 struct TileJob {
   std::uint64_t index, row, col, rows, cols;
+  std::uint64_t k, n, dtype;  // dtype: Dtype's value
 };
 
 Bytes encode(const TileJob& job, std::span<const std::byte> rows_of_a) {
@@ -139,16 +142,9 @@ Operands random_operands(Dtype dtype, std::size_t m, std::size_t k, std::size_t 
   return ops;
 }
 
-namespace {
-unsigned workers_of(const ExecutorOptions& exec) {
-  if (exec.backend == Backend::serial) return 1;
-  return exec.workers == 0 ? available_cores() : exec.workers;
-}
-}  // namespace
-
 TilePlan plan_product(const Operands& ops, const MatmulOptions& options) {
-  return plan_tiles(ops.m(), ops.n(), workers_of(options.executor), register_blocking(ops.dtype()),
-                    options.tile);
+  return plan_tiles(ops.m(), ops.n(), Executor(options.executor).workers(),
+                    register_blocking(ops.dtype()), options.tile);
 }
 
 MatmulRun multiply(Operands& ops, const TilePlan& plan, const MatmulOptions& options,
@@ -156,20 +152,20 @@ MatmulRun multiply(Operands& ops, const TilePlan& plan, const MatmulOptions& opt
   const Dtype dtype = ops.dtype();
   const std::size_t es = size_of(dtype), k = ops.k(), n = ops.n();
   const ExecutorOptions& exec = options.executor;
-  unsigned workers = workers_of(exec);
 
   MatmulRun run;
   run.plan = plan;
   const auto& tiles = run.plan.tiles;
 
-  // Threads and shm-backed processes reach A, B and C in place; the copying transports carry
-  // the data, so that their cost shows.
-  const bool in_place = exec.backend != Backend::processes || exec.transport == ipc::Transport::shm;
+  // Workers that share this process's memory reach A, B and C in the arena in place; the
+  // others get B once, as the shared input, and their rows of A with each job, and send their
+  // blocks of C back.
+  const bool in_place = Executor(exec).shares_memory();
   std::vector<Bytes> jobs;
   jobs.reserve(tiles.size());
   for (std::size_t i = 0; i < tiles.size(); ++i) {
     const Tile& t = tiles[i];
-    TileJob job{i, t.row, t.col, t.rows, t.cols};
+    TileJob job{i, t.row, t.col, t.rows, t.cols, k, n, static_cast<std::uint64_t>(dtype)};
     std::span<const std::byte> rows_of_a;
     if (!in_place) rows_of_a = {ops.a() + t.row * k * es, t.rows * k * es};
     jobs.push_back(encode(job, rows_of_a));
@@ -193,16 +189,23 @@ MatmulRun multiply(Operands& ops, const TilePlan& plan, const MatmulOptions& opt
                      c + (job.row * n + job.col) * es, n, job.rows, k, job.cols);
       return {};
     }
-    if (input.size() != sizeof(TileJob) + job.rows * k * es || ctx.shared_input.size() != k * n * es)
+    // Everything from the job and the shared input: nothing of this process's operands.
+    if (job.dtype != static_cast<std::uint64_t>(Dtype::f32) &&
+        job.dtype != static_cast<std::uint64_t>(Dtype::f64))
+      throw std::runtime_error("matmul job of an unknown element type");
+    const auto job_dtype = static_cast<Dtype>(job.dtype);
+    const std::size_t jes = size_of(job_dtype);
+    if (input.size() != sizeof(TileJob) + job.rows * job.k * jes ||
+        ctx.shared_input.size() != job.k * job.n * jes || job.col + job.cols > job.n)
       throw std::runtime_error("matmul job message has the wrong size");
-    Bytes out(job.rows * job.cols * es);
-    multiply_block(dtype, input.data() + sizeof(TileJob), k, ctx.shared_input.data() + job.col * es,
-                   n, out.data(), job.cols, job.rows, k, job.cols);
+    Bytes out(job.rows * job.cols * jes);
+    multiply_block(job_dtype, input.data() + sizeof(TileJob), job.k,
+                   ctx.shared_input.data() + job.col * jes, job.n, out.data(), job.cols, job.rows,
+                   job.k, job.cols);
     return out;
   };
 
   ExecutorOptions exec_options = exec;
-  exec_options.workers = workers;
   // A tile takes a long time next to handing out a job of 40 bytes: with one job in flight
   // per worker, the last tiles go to whichever worker is free first, which evens out the load.
   // The copying transports keep the executor's prefetch so a tile's rows of A arrive while the
@@ -210,11 +213,15 @@ MatmulRun multiply(Operands& ops, const TilePlan& plan, const MatmulOptions& opt
   if (in_place) exec_options.prefetch = 1;
   auto user_init = exec.worker_init;
   exec_options.worker_init = [user_init] {
-    use_one_thread();  // one core per worker: N workers use N cores, not N^2
+    Eigen::initParallel();  // several threads of one process may call Eigen at once
+    use_one_thread();       // one core per worker: N workers use N cores, not N^2
     if (user_init) user_init();
   };
-  Eigen::initParallel();  // several threads may call Eigen at once (threads backend)
-  use_one_thread();       // the threads backend's tasks run one tile each on one thread
+  const Executor executor(std::move(exec_options));
+  // The coordinator too, before it forks (kernels.hpp): its workers inherit the settings, and
+  // whatever it multiplies itself afterwards (--verify) runs on one thread like the tiles.
+  Eigen::initParallel();
+  use_one_thread();
 
   auto on_result = [&](const JobResult& r) {
     if (r.status == JobStatus::done && !in_place) {
@@ -229,7 +236,7 @@ MatmulRun multiply(Operands& ops, const TilePlan& plan, const MatmulOptions& opt
   };
 
   auto start = std::chrono::steady_clock::now();
-  BatchReport report = run_batch(exec_options, jobs, fn, shared_input, on_result);
+  BatchReport report = executor.run(jobs, fn, shared_input, on_result);
   run.compute_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
   run.workers = report.workers;

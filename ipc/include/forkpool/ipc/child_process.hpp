@@ -13,6 +13,8 @@
 
 namespace forkpool::ipc {
 
+class SignalCatcher;
+
 // How a child ended: the status as waitpid() reports it, and the CPU it used.
 struct ExitInfo {
   int status = 0;
@@ -33,12 +35,20 @@ struct ExitInfo {
 // on it instead of letting it destruct (the child is its sibling, not its own).
 class ChildProcess {
  public:
-  // Forks. The child sets PR_SET_PDEATHSIG(SIGKILL), exits at once if its parent is already no
-  // longer the process that forked it, runs body() and _exit()s with its return value (70 when
-  // body throws). stdio buffers are flushed first so that the child does not repeat them.
-  // Never returns in the child. Call it while this process has no other thread that could hold
-  // a lock the child needs (malloc in glibc is safe; other libraries' locks may not be).
-  static Result<ChildProcess> spawn(std::function<int()> body);
+  // Forks. The child is a worker of this process, set up in one place (enter_child in
+  // child_process.cpp) before body() runs:
+  // - it dies with this process: PR_SET_PDEATHSIG(SIGKILL), and it exits (71) at once if this
+  //   process is already gone;
+  // - `catcher`, this process's live SignalCatcher if it has one, is undone in the child (its
+  //   handlers and mask as before the catcher, its fd closed; this process's is untouched);
+  // - SIGINT is ignored (a terminal's Ctrl-C reaches the whole process group: this process
+  //   decides what happens, and ends its workers with SIGTERM), SIGTERM is at its default
+  //   action and not blocked. Every other disposition (SIGPIPE: main's) is inherited.
+  // Then it runs body() and _exit()s with its return value (70 when body throws). stdio
+  // buffers are flushed first so that the child does not repeat them. Never returns in the
+  // child. Call it while this process has no other thread that could hold a lock the child
+  // needs (malloc in glibc is safe; other libraries' locks may not be).
+  static Result<ChildProcess> spawn(std::function<int()> body, SignalCatcher* catcher = nullptr);
 
   ChildProcess() = default;
   ChildProcess(ChildProcess&& other) noexcept;

@@ -1,17 +1,26 @@
 #pragma once
 // Run a batch of jobs on serial, thread-pool or process-pool workers and collect the results.
 //
+// The executor is the only part of forkpool that knows backends. A caller describes its work
+// once — a JobFunction, or JobStages (read -> compute -> write) that the threads backend runs
+// as a pipeline — and asks an Executor what differs between backends (workers(),
+// shares_memory(), is_coordinator()) instead of looking at Backend or Transport.
+//
 // Jobs and results are plain bytes so that any backend — threads, forked processes, and later
-// MPI ranks on other machines — can carry them. Data too large to send per job belongs in a
-// SharedArena (see shared_arena.hpp), which a backend may offer as an optimisation.
+// MPI ranks on other machines — can carry them (typed_batch.hpp puts types on them). Data too
+// large to send per job goes once per worker as the batch's shared input, which the executor
+// delivers; where shares_memory() says so, workers may instead reach a SharedArena
+// (shared_arena.hpp) of the caller in place, an optimisation a backend may not have.
 
 #include <chrono>
 #include <cstddef>
 #include <functional>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "forkpool/ipc/channel.hpp"
@@ -29,7 +38,9 @@ unsigned available_cores() noexcept;
 
 // What a job function sees besides its own input. Valid for the duration of the call.
 struct WorkerContext {
-  unsigned worker_index = 0;                 // 0..workers-1, stable for a worker's life
+  // 0..workers-1: a worker process's or pool thread's number, stable for its life (threads
+  // running JobStages: the pool thread's slot in the arena).
+  unsigned worker_index = 0;
   std::span<const std::byte> shared_input;   // the batch's shared input, delivered once per worker
 };
 
@@ -37,6 +48,41 @@ struct WorkerContext {
 // the calling thread (serial); it must not rely on which. A thrown exception fails that job
 // with the exception's message; it is not retried (it would throw again).
 using JobFunction = std::function<Bytes(std::span<const std::byte> input, const WorkerContext&)>;
+
+// What one job carries from stage to stage: whatever its read stage made.
+using StageState = std::shared_ptr<void>;
+
+// A job in three stages, for work that reads, computes and writes (an image: decode, ops,
+// encode and save). One description for every backend: the threads backend runs the stages as
+// a oneTBB parallel_pipeline, so that one thread's reading overlaps another's computing;
+// every other backend runs read, compute and write one after the other in the worker that
+// took the job, which is what JobFunction does. Each stage is called like a JobFunction (any
+// worker, any thread; a throw fails the job with its message and skips its later stages), and
+// the stages of one job run one after the other, never at once, though maybe on different
+// threads: the state must not be tied to a thread. make_stages() gives the state a type.
+struct JobStages {
+  std::function<StageState(std::span<const std::byte> input, const WorkerContext&)> read;
+  std::function<void(StageState& state, const WorkerContext&)> compute;  // may be empty
+  std::function<Bytes(StageState& state, const WorkerContext&)> write;   // the job's output
+};
+
+// JobStages whose state is a State: read(input, context) -> State,
+// compute(State&, context), write(State&, context) -> Bytes.
+template <class State, class Read, class Compute, class Write>
+JobStages make_stages(Read read, Compute compute, Write write) {
+  JobStages stages;
+  stages.read = [read = std::move(read)](std::span<const std::byte> input,
+                                         const WorkerContext& context) -> StageState {
+    return std::make_shared<State>(read(input, context));
+  };
+  stages.compute = [compute = std::move(compute)](StageState& state, const WorkerContext& context) {
+    compute(*static_cast<State*>(state.get()), context);
+  };
+  stages.write = [write = std::move(write)](StageState& state, const WorkerContext& context) -> Bytes {
+    return write(*static_cast<State*>(state.get()), context);
+  };
+  return stages;
+}
 
 enum class JobStatus {
   done,       // output holds the job's result
@@ -74,10 +120,13 @@ struct ExecutorOptions {
   // shared input are never refused for their size: the channels are sized to carry them.
   // threads and serial hand results over in place and do not check it.
   std::size_t max_result_bytes = ipc::kDefaultMaxMessageBytes;
-  // Runs once in every worker before its first job (and in each replacement worker): the place
-  // to make OpenCV/Eigen single-threaded. Runs in the child process for the processes backend.
+  // Runs once in every process that runs jobs, before the first job runs there: the place to
+  // make OpenCV, Eigen or BLAS single-threaded, which are settings of a process. processes: in
+  // each worker process (replacements included); serial and threads, whose workers are this
+  // process: once, on the thread that called run(), before any worker starts. A throw fails
+  // the whole batch (run() throws std::runtime_error with its message).
   std::function<void()> worker_init;
-  // Called on the thread that called run_batch() when the batch goes on in a lesser way than
+  // Called on the thread that called run() when the batch goes on in a lesser way than
   // asked — a worker could not be started or replaced (fork: EAGAIN or ENOMEM, EMFILE, ...), so
   // the pool shrinks — with one line for the user. The report records the same (workers_lost).
   std::function<void(const std::string&)> on_warning;
@@ -96,18 +145,70 @@ struct BatchReport {
   [[nodiscard]] std::size_t count(JobStatus s) const noexcept;
 };
 
-// Called on the thread that called run_batch(), once per job as it ends (any status but
+// Called on the thread that called run(), once per job as it ends (any status but
 // cancelled), in completion order. For progress bars and streaming reports.
 using ResultCallback = std::function<void(const JobResult&)>;
 
-// Runs every job of `jobs` with `fn` on the backend `options` choose and returns when all have
-// ended or the batch was interrupted. Thread: any, one batch at a time per process.
-// processes: forks the workers itself, so call it before this process starts any thread pool.
-// When not a single worker can be started it throws std::runtime_error("cannot start workers:
-// ..."); when some can, the batch goes on with those (see on_warning).
-// While it runs, SIGINT and SIGTERM interrupt the batch instead of killing the process.
+// Runs batches with the backend its options choose, and answers what differs between
+// backends, so that callers never switch on Backend or Transport. Make it, then load the
+// inputs, then run(): on a backend whose every worker is a copy of this program started
+// beside it (MPI, to come), only the coordinator (is_coordinator()) loads inputs, and the
+// others take their part in run() from what the executor delivers (the shared input, the
+// jobs). Plain value; its const members may be called from any thread. run() — one batch at a
+// time per process — from one thread at a time.
+class Executor {
+ public:
+  // Checks the options (std::invalid_argument: a negative job timeout, or one on a backend
+  // that cannot stop a running job) and settles workers = 0 to available_cores().
+  explicit Executor(ExecutorOptions options);
+
+  [[nodiscard]] const ExecutorOptions& options() const noexcept { return options_; }
+
+  // The most workers a batch gets: 1 on serial, else options().workers (fewer when a batch
+  // has fewer jobs). For planning work (tiles per worker), not a promise (BatchReport says).
+  [[nodiscard]] unsigned workers() const noexcept;
+
+  // Whether workers reach this process's memory in place: a SharedArena made before run(),
+  // and whatever the job function points into. True on serial, threads, and processes over
+  // shm. False on processes over a copying transport (pipe, unix, tcp, mq: the data travels
+  // through the channel, so that the cost of copying shows) and on backends whose workers are
+  // elsewhere. When false, what jobs need goes in the shared input and the jobs themselves,
+  // and results come back in the outputs.
+  [[nodiscard]] bool shares_memory() const noexcept;
+
+  // Whether this process coordinates: it plans, loads the inputs, calls run() with the jobs
+  // and gets the results. True on every backend of this build; on one that starts a copy of
+  // the program per worker (MPI), false on the worker copies, whose run() only runs jobs and
+  // returns an empty report.
+  [[nodiscard]] bool is_coordinator() const noexcept { return true; }
+
+  // Runs every job of `jobs` with `fn` and returns when all have ended or the batch was
+  // interrupted. `shared_input` reaches every worker once (WorkerContext::shared_input).
+  // processes: forks the workers itself, so call it before this process starts any thread
+  // pool. When not a single worker can be started it throws std::runtime_error("cannot start
+  // workers: ..."); when some can, the batch goes on with those (see on_warning). While it
+  // runs, SIGINT and SIGTERM interrupt the batch instead of killing the process.
+  BatchReport run(std::span<const Bytes> jobs, const JobFunction& fn,
+                  std::span<const std::byte> shared_input = {},
+                  const ResultCallback& on_result = {}) const;
+
+  // The same for jobs in stages: a pipeline on threads, all three stages in one worker
+  // elsewhere. Same outputs on every backend.
+  BatchReport run(std::span<const Bytes> jobs, const JobStages& stages,
+                  std::span<const std::byte> shared_input = {},
+                  const ResultCallback& on_result = {}) const;
+
+ private:
+  ExecutorOptions options_;
+};
+
+// Executor(options).run(...): one batch, for callers that need no answer from the executor
+// before it runs.
 BatchReport run_batch(const ExecutorOptions& options, std::span<const Bytes> jobs,
                       const JobFunction& fn, std::span<const std::byte> shared_input = {},
+                      const ResultCallback& on_result = {});
+BatchReport run_batch(const ExecutorOptions& options, std::span<const Bytes> jobs,
+                      const JobStages& stages, std::span<const std::byte> shared_input = {},
                       const ResultCallback& on_result = {});
 
 }  // namespace forkpool

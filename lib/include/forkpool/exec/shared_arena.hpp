@@ -7,7 +7,8 @@
 
 namespace forkpool {
 
-// A shared-memory segment with a bump allocator. Create it, and fill it, before run_batch():
+// A shared-memory segment with a bump allocator, for executors whose shares_memory() is true.
+// Create it, and fill it, before Executor::run():
 // forked workers inherit the mapping, threads share it anyway. Jobs carry offsets, never
 // pointers. allocate() is for the coordinator before the batch; workers only read and write
 // the regions they were given. Throws std::runtime_error when the segment cannot be made.

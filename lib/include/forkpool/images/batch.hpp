@@ -66,13 +66,15 @@ struct ImageBatchReport {
   [[nodiscard]] double input_megapixels() const noexcept;  // of the done items
 };
 
-// Called once per processed item as it ends, in completion order, on the calling thread or,
-// for threads, on one pipeline thread at a time.
+// Called once per processed item as it ends, in completion order, on the calling thread.
 using ItemCallback = std::function<void(const ImageItem&)>;
 
 // Creates the output folders, removes from them the temporary files of dead writers (a run
-// killed mid-write; never those of a live one), and processes every pending item of `batch`. SIGINT and SIGTERM
-// stop the batch: what finished stays, the rest is `cancelled`, and no temporary file is left.
+// killed mid-write; never those of a live one), and processes every pending item of `batch`:
+// each image read -> ops -> written, as one staged job of the executor (a pipeline on threads).
+// SIGINT and SIGTERM stop the batch: what finished stays, the rest is `cancelled`, and no
+// temporary file is left. Every process that runs images has OpenCV made single-threaded
+// (cv::setNumThreads(0)); with serial and threads that is this process, and it stays so.
 // processes forks, so call it before this process starts a thread pool. Thread: one batch at a
 // time per process.
 ImageBatchReport run_image_batch(const ImageBatch& batch, const ExecutorOptions& options,

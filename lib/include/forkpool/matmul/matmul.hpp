@@ -85,11 +85,12 @@ struct MatmulRun {
 TilePlan plan_product(const Operands& ops, const MatmulOptions& options);
 
 // Computes C = A * B into `ops`, tile by tile of `plan`, on the backend `options` choose.
-// processes + shm: jobs carry
-// tile coordinates and workers write C in place; processes + a copying transport: each job
-// carries its rows of A, B goes to each worker once, results carry C blocks that the
-// coordinator copies into C. `on_tile` runs on the calling thread as each tile ends.
-// Call it before this process starts a thread pool (it may fork).
+// Where the executor's workers share this process's memory (Executor::shares_memory: serial,
+// threads, processes over shm) jobs carry tile coordinates and workers write C in place;
+// elsewhere each job carries its rows of A, B goes to each worker once as the shared input,
+// and results carry C blocks that the coordinator copies into C. `on_tile` runs on the
+// calling thread as each tile ends. Call it before this process starts a thread pool (it may
+// fork).
 MatmulRun multiply(Operands& ops, const TilePlan& plan, const MatmulOptions& options,
                    const std::function<void(const Tile&)>& on_tile = {});
 

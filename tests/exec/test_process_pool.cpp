@@ -177,7 +177,8 @@ TEST_P(ProcessPoolTest, WorkersThatAlwaysDieBeforeTheirFirstJobEndTheBatchWithAR
 // job gets, the worker is replaced, and the batch ends.
 TEST_P(ProcessPoolTest, WorkerStoppedBeforeReadingTheSharedInputIsReplaced) {
   ExecutorOptions o = options(1);
-  o.job_timeout = std::chrono::milliseconds(500);
+  // Long enough that a fresh worker on a loaded machine reads the input and runs a job in time.
+  o.job_timeout = std::chrono::seconds(2);
   const std::string marker = (markers_.path() / "stopped").string();
   o.worker_init = [marker] {
     int fd = ::open(marker.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
@@ -192,7 +193,7 @@ TEST_P(ProcessPoolTest, WorkerStoppedBeforeReadingTheSharedInputIsReplaced) {
   ASSERT_EQ(report.count(JobStatus::done), jobs.size());
   for (std::size_t i = 0; i < jobs.size(); ++i)
     EXPECT_EQ(report.results[i].output, expected_output(jobs[i], shared)) << "job " << i;
-  EXPECT_EQ(report.workers_replaced, 1u);
+  EXPECT_GE(report.workers_replaced, 1u);
 }
 
 TEST_P(ProcessPoolTest, SigtermEndsTheWorkersAndReturnsWhatFinished) {

@@ -104,9 +104,9 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "forkpool: {}\n", e.what());
     return kExitBadInput;
   }
-  if (!chosen) {
+  if (!chosen) {  // no subcommand: a usage error, answered with the help (as git does)
     fmt::print("{}", app.help());
-    return finish_stdout(kExitOk);
+    return finish_stdout(kExitBadInput);
   }
   try {
     return finish_stdout(chosen());

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Installs the build into a temporary prefix, then configures, builds and runs a separate
-# project that finds it with find_package(forkpool) and links forkpool::lib: its own check,
-# and the complete example of docs/library.md, taken out of that page, on every backend.
+# project that finds it with find_package(forkpool COMPONENTS lib) and links forkpool::lib: its
+# own check, and the complete example of docs/library.md, taken out of that page, on every
+# backend. That project sets no C++ standard (forkpool::lib must bring C++23) and is configured
+# with OpenCV made unfindable (the lib component must not need it). Where forkpool was built
+# with images, the images component is found with OpenCV and refused, saying why, without.
 set -euo pipefail
 build_dir=$1
 source_dir=$(cd "$(dirname "$0")" && pwd)
@@ -24,9 +27,27 @@ if [ ! -s "$example" ]; then
 fi
 
 cmake -S "$source_dir/consumer" -B "$work/build" -DCMAKE_PREFIX_PATH="$work/prefix" \
-  -DCMAKE_BUILD_TYPE=Release -DFORKPOOL_LIBRARY_EXAMPLE="$example" >/dev/null
+  -DCMAKE_BUILD_TYPE=Release -DFORKPOOL_LIBRARY_EXAMPLE="$example" \
+  -DCMAKE_DISABLE_FIND_PACKAGE_OpenCV=ON >/dev/null
 cmake --build "$work/build" >/dev/null
 "$work/build/consumer"
 for backend in serial threads processes; do
   "$work/build/library_example" "$backend"
 done
+
+if [ -n "$(find "$work/prefix" -name forkpoolImagesTargets.cmake)" ]; then
+  cmake -S "$source_dir/images_consumer" -B "$work/images" -DCMAKE_PREFIX_PATH="$work/prefix" \
+    >/dev/null
+  if cmake -S "$source_dir/images_consumer" -B "$work/images-no-opencv" \
+      -DCMAKE_PREFIX_PATH="$work/prefix" -DCMAKE_DISABLE_FIND_PACKAGE_OpenCV=ON \
+      >"$work/no-opencv.log" 2>&1; then
+    echo "find_package(forkpool COMPONENTS images) succeeded without OpenCV" >&2
+    exit 1
+  fi
+  if ! grep -q OpenCV "$work/no-opencv.log"; then
+    echo "find_package(forkpool COMPONENTS images) failed without naming OpenCV:" >&2
+    cat "$work/no-opencv.log" >&2
+    exit 1
+  fi
+fi
+echo "install: ok"

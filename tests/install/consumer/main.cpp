@@ -3,6 +3,9 @@
 
 #include <cstdio>
 
+// The consumer's CMakeLists.txt asks for no standard: forkpool::lib must bring C++23 with it.
+static_assert(__cplusplus > 202002L, "forkpool::lib did not carry C++23 to its consumer");
+
 int main() {
   std::vector<forkpool::Bytes> jobs;
   for (int i = 0; i < 20; ++i) jobs.push_back({static_cast<std::byte>(i)});

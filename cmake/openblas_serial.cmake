@@ -1,5 +1,7 @@
-# forkpool::openblas_serial: the serial OpenBLAS that Eigen's products call when
-# FORKPOOL_WITH_OPENBLAS is on (kernels.cpp is compiled with EIGEN_USE_BLAS).
+# FORKPOOL_WITH_OPENBLAS and forkpool::openblas_serial: the serial OpenBLAS (libopenblas-serial-dev)
+# that Eigen's products call when the option is on (lib/CMakeLists.txt compiles kernels.cpp with
+# EIGEN_USE_BLAS). It is found in its own directory rather than through the libblas/libopenblas
+# alternatives, so no BLAS thread pool exists whatever the system default is.
 #
 # Every build of OpenBLAS has the soname libopenblas.so.0, and OpenCV (through liblapack.so.3 and
 # libblas.so.3) pulls in whichever the system's alternatives point at, the pthread build by
@@ -9,6 +11,20 @@
 # itself (Debian's g++ links --as-needed): then OpenCV's LAPACK runs on the serial build too,
 # and no BLAS thread pool starts in the coordinator or a worker. cmake/forkpoolConfig.cmake.in
 # makes the same target for installed consumers.
+find_library(FORKPOOL_OPENBLAS_SERIAL openblas
+  PATHS /usr/lib/${CMAKE_LIBRARY_ARCHITECTURE}/openblas-serial /usr/lib64/openblas-serial
+  NO_DEFAULT_PATH)
+set(_forkpool_openblas_found OFF)
+if(FORKPOOL_OPENBLAS_SERIAL)
+  set(_forkpool_openblas_found ON)
+  get_filename_component(FORKPOOL_OPENBLAS_SERIAL_DIR "${FORKPOOL_OPENBLAS_SERIAL}" DIRECTORY)
+endif()
+option(FORKPOOL_WITH_OPENBLAS "Multiply matrix tiles with the serial OpenBLAS under Eigen"
+  ${_forkpool_openblas_found})
+if(NOT FORKPOOL_WITH_OPENBLAS)
+  return()
+endif()
+
 find_library(FORKPOOL_OPENBLAS_SERIAL_BLAS blas PATHS ${FORKPOOL_OPENBLAS_SERIAL_DIR} NO_DEFAULT_PATH)
 find_library(FORKPOOL_OPENBLAS_SERIAL_LAPACK lapack PATHS ${FORKPOOL_OPENBLAS_SERIAL_DIR} NO_DEFAULT_PATH)
 if(NOT FORKPOOL_OPENBLAS_SERIAL OR NOT FORKPOOL_OPENBLAS_SERIAL_BLAS OR NOT FORKPOOL_OPENBLAS_SERIAL_LAPACK)

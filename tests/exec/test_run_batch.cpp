@@ -105,6 +105,29 @@ class RunBatchTest : public LeakCheckedTest, public ::testing::WithParamInterfac
   }
 };
 
+// 1000 slow jobs, the fourth of which sends SIGINT: to its coordinator (processes) or its own
+// process (threads, serial). The batch cannot finish the rest before the signal is handled.
+std::vector<Bytes> interrupted_jobs(Backend backend) {
+  std::vector<Bytes> jobs = make_jobs(1000, Action::sleep_then_compute);
+  bool processes = backend == Backend::processes;
+  jobs[3] = make_job(3, processes ? Action::interrupt_parent : Action::interrupt_self);
+  return jobs;
+}
+
+// What an interrupted batch must say: interrupted by SIGINT, nothing failed, something
+// cancelled, and what finished is right.
+void expect_interrupted_by_sigint(const BatchReport& report, const std::vector<Bytes>& jobs) {
+  EXPECT_TRUE(report.interrupted);
+  EXPECT_EQ(report.interrupt_signal, SIGINT);
+  EXPECT_EQ(report.count(JobStatus::failed), 0u);
+  EXPECT_GT(report.count(JobStatus::cancelled), 0u);
+  for (std::size_t i = 0; i < jobs.size(); ++i) {
+    if (report.results[i].status == JobStatus::done) {
+      EXPECT_EQ(report.results[i].output, expected_output(jobs[i], {})) << "job " << i;
+    }
+  }
+}
+
 TEST_P(RunBatchTest, SameJobsGiveTheSameResultsOnEveryBackend) {
   // Sizes around the channels' buffers and the coordinator's prefetch limit, and one large.
   std::vector<std::size_t> sizes{0, 1, 100, 4096, 40'000, 70'000, 1 << 20};
@@ -157,20 +180,9 @@ TEST_P(RunBatchTest, StagedJobsGiveTheSameResultsAsOneFunction) {
 }
 
 TEST_P(RunBatchTest, SigintStopsAStagedBatch) {
-  constexpr std::size_t kJobs = 1000;
-  std::vector<Bytes> jobs = make_jobs(kJobs, Action::sleep_then_compute);
-  bool processes = GetParam().backend == Backend::processes;
-  jobs[3] = make_job(3, processes ? Action::interrupt_parent : Action::interrupt_self);
+  std::vector<Bytes> jobs = interrupted_jobs(GetParam().backend);
   BatchReport report = run(options(2), jobs, {}, staged_run_job());
-  EXPECT_TRUE(report.interrupted);
-  EXPECT_EQ(report.interrupt_signal, SIGINT);
-  EXPECT_EQ(report.count(JobStatus::failed), 0u);
-  EXPECT_GT(report.count(JobStatus::cancelled), 0u);
-  for (std::size_t i = 0; i < kJobs; ++i) {
-    if (report.results[i].status == JobStatus::done) {
-      EXPECT_EQ(report.results[i].output, expected_output(jobs[i], {})) << "job " << i;
-    }
-  }
+  expect_interrupted_by_sigint(report, jobs);
 }
 
 TEST_P(RunBatchTest, ThrowingJobFailsWithItsMessageAndIsNotRetried) {
@@ -240,22 +252,10 @@ TEST_P(RunBatchTest, SigintStopsTheBatchAndRestoresSignalHandling) {
 
   // The job that interrupts comes early; the jobs after it are slow enough that the batch
   // cannot finish them all before the signal is handled.
-  constexpr std::size_t kJobs = 1000;
-  std::vector<Bytes> jobs = make_jobs(kJobs, Action::sleep_then_compute);
-  bool processes = GetParam().backend == Backend::processes;
-  jobs[3] = make_job(3, processes ? Action::interrupt_parent : Action::interrupt_self);
+  std::vector<Bytes> jobs = interrupted_jobs(GetParam().backend);
   BatchReport report = run(options(2), jobs);
-
-  EXPECT_TRUE(report.interrupted);
-  EXPECT_EQ(report.interrupt_signal, SIGINT);
-  EXPECT_EQ(report.count(JobStatus::failed), 0u);
-  EXPECT_GT(report.count(JobStatus::cancelled), 0u);
-  for (std::size_t i = 0; i < kJobs; ++i) {
-    if (report.results[i].status == JobStatus::done) {
-      EXPECT_EQ(report.results[i].output, expected_output(jobs[i], {})) << "job " << i;
-    }
-  }
-  if (processes) {
+  expect_interrupted_by_sigint(report, jobs);
+  if (GetParam().backend == Backend::processes) {
     EXPECT_EQ(report.results[3].status, JobStatus::cancelled);
   }
 

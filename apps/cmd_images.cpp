@@ -70,16 +70,21 @@ double default_job_timeout(double max_megapixels) {
 int print_plan(const images::ImageBatch& batch) {
   using images::ItemStatus;
   for (const auto& item : batch.items) {
-    if (item.status == ItemStatus::pending)
+    if (item.status == ItemStatus::pending && item.existing != images::ExistingOutput::none)
+      fmt::print("{} -> {} ({})\n", item.input.native(), item.output.native(),
+                 images::to_string(item.existing));
+    else if (item.status == ItemStatus::pending)
       fmt::print("{} -> {}\n", item.input.native(), item.output.native());
     else if (item.status == ItemStatus::skipped)
       fmt::print("{} skipped: {}\n", item.input.native(), item.error);
     else if (item.status == ItemStatus::failed)
       fmt::print(stderr, "forkpool: {}: {}\n", item.input.native(), item.error);
   }
-  fmt::print("forkpool images: dry run: {} to do, {} skipped, {} failed of {}; nothing written\n",
+  const auto existing = images_existing_clause(batch.items);
+  fmt::print("forkpool images: dry run: {} to do, {} skipped, {} failed of {}{}; nothing written\n",
              batch.count(ItemStatus::pending), batch.count(ItemStatus::skipped),
-             batch.count(ItemStatus::failed), batch.items.size());
+             batch.count(ItemStatus::failed), batch.items.size(),
+             existing.empty() ? "" : "; " + existing);
   return batch.count(ItemStatus::failed) > 0 ? kExitSomeFailed : kExitOk;
 }
 
@@ -147,8 +152,10 @@ void setup(CLI::App& root, CommandRunner& chosen) {
   CLI::App* cmd = root.add_subcommand(
       "images", "Batch-process a folder of images: resize, crop, blur, edges, denoise, ...");
   cmd->footer(
-      "Outputs keep each input's relative path and name. An output that exists is skipped "
-      "unless --overwrite, so a re-run resumes an interrupted batch. Exit codes: 0 all done, "
+      "Outputs keep each input's relative path and name, and record the recipe that made them "
+      "(extended attribute user.forkpool.recipe). A re-run skips an output made by the same "
+      "recipe and not older than its input, redoes the others, and keeps one that records no "
+      "recipe; --overwrite redoes all. Exit codes: 0 all done, "
       "1 bad usage (nothing done), 2 some images failed (each named) or the report could not "
       "be written, 130 interrupted.\n"
       "Example: forkpool images photos small --op 'resize=1024x1024>' --format jpg --quality 85");
@@ -165,7 +172,7 @@ void setup(CLI::App& root, CommandRunner& chosen) {
   cmd->add_option("--quality", flags->quality, "JPEG and WebP quality, 1..100")
       ->check(CLI::Range(1, 100))
       ->capture_default_str();
-  cmd->add_flag("--overwrite", flags->overwrite, "Replace outputs that already exist");
+  cmd->add_flag("--overwrite", flags->overwrite, "Make every output again, even those up to date or made by hand");
   cmd->add_flag("--output-inside-input", flags->output_inside_input,
                 "Allow the output folder to be, or be inside, the input folder");
   cmd->add_option("--max-megapixels", flags->max_megapixels,

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <map>
 
 #include "output_files.hpp"
 
@@ -22,7 +23,42 @@ std::string workers_text(const images::ImageBatchReport& report, const ExecutorO
   return text;
 }
 
+bool is_redo(images::ExistingOutput e) {
+  using images::ExistingOutput;
+  return e == ExistingOutput::recipe_changed || e == ExistingOutput::input_newer ||
+         e == ExistingOutput::overwrite;
+}
+
 }  // namespace
+
+std::string images_existing_clause(std::span<const images::ImageItem> items) {
+  using images::ExistingOutput;
+  using images::ItemStatus;
+  std::size_t up_to_date = 0, unrecorded = 0, redone = 0;
+  std::map<ExistingOutput, std::size_t> why;  // ordered as the enum: recipe, input, overwrite
+  for (const auto& item : items) {
+    if (item.existing == ExistingOutput::up_to_date) ++up_to_date;
+    if (item.existing == ExistingOutput::unrecorded) ++unrecorded;
+    if (is_redo(item.existing) &&
+        (item.status == ItemStatus::done || item.status == ItemStatus::pending)) {
+      ++redone;
+      ++why[item.existing];
+    }
+  }
+  if (up_to_date + unrecorded + redone == 0) return {};
+  std::string text = fmt::format("{} up to date, {} redone", up_to_date, redone);
+  if (redone > 0) {
+    std::string reasons;
+    for (const auto& [e, n] : why)
+      reasons += fmt::format("{}{} {}", reasons.empty() ? "" : ", ", n,
+                             e == ExistingOutput::overwrite ? "--overwrite" : images::to_string(e));
+    text += fmt::format(" ({})", reasons);
+  }
+  if (unrecorded > 0)
+    text += fmt::format(", {} kept without a recipe (--overwrite replaces {})", unrecorded,
+                        unrecorded == 1 ? "it" : "them");
+  return text;
+}
 
 std::string images_summary_line(const images::ImageBatchReport& report,
                                 const ExecutorOptions& options) {
@@ -37,6 +73,7 @@ std::string images_summary_line(const images::ImageBatchReport& report,
                       report.wall_seconds, per_second(done, report.wall_seconds),
                       per_second(report.input_megapixels(), report.wall_seconds),
                       workers_text(report, options));
+  if (auto existing = images_existing_clause(report.items); !existing.empty()) line += "; " + existing;
   return line;
 }
 
@@ -72,9 +109,17 @@ std::string images_json(const images::ImageBatch& batch, const images::ImageBatc
       record["ms"] = o.ms;
     }
     if (!item.error.empty()) record["error"] = item.error;
+    // Why an output that was there is skipped or made again.
+    if (item.existing != images::ExistingOutput::none) record["reason"] = images::to_string(item.existing);
     items.push_back(std::move(record));
   }
   const double done = static_cast<double>(report.count(ItemStatus::done));
+  auto count_existing = [&](images::ExistingOutput e) {
+    return std::ranges::count_if(report.items, [e](const auto& i) { return i.existing == e; });
+  };
+  const auto redone = std::ranges::count_if(report.items, [](const images::ImageItem& i) {
+    return i.status == ItemStatus::done && is_redo(i.existing);
+  });
   nlohmann::json json{
       {"command", "images"},
       {"input_dir", batch.settings.input_dir.native()},
@@ -91,6 +136,9 @@ std::string images_json(const images::ImageBatch& batch, const images::ImageBatc
        {{"images", report.items.size()},
         {"done", report.count(ItemStatus::done)},
         {"skipped", report.count(ItemStatus::skipped)},
+        {"up_to_date", count_existing(images::ExistingOutput::up_to_date)},
+        {"no_recipe", count_existing(images::ExistingOutput::unrecorded)},
+        {"redone", redone},
         {"failed", report.count(ItemStatus::failed)},
         {"cancelled", report.count(ItemStatus::cancelled)},
         {"interrupted", report.interrupted},

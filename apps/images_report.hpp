@@ -2,6 +2,7 @@
 // What `forkpool images` prints and writes about a batch: failures, the summary line, the
 // verbose per-image lines, the --json report, and the --list-ops table.
 
+#include <span>
 #include <string>
 
 #include "forkpool/exec/executor.hpp"
@@ -13,6 +14,11 @@ namespace forkpool::cli {
 // (processes, 2 workers, shm)"
 std::string images_summary_line(const images::ImageBatchReport& report,
                                 const ExecutorOptions& options);
+
+// What became of the outputs that were there before, "" when there were none: "3 up to date,
+// 2 redone (1 recipe changed, 1 input newer), 1 kept without a recipe (--overwrite replaces
+// it)". Redone counts done items (pending ones, for a dry run). Ends every summary line.
+std::string images_existing_clause(std::span<const images::ImageItem> items);
 
 // "  rocket.jpg -> out/rocket.jpg  640x427 -> 600x400  1/2 decode  12.3 ms"
 std::string images_item_line(const images::ImageItem& item);

@@ -4,6 +4,7 @@
 #include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -243,6 +244,30 @@ Result<void> OutputFile::write(std::span<const std::byte> data) {
     data = data.subspan(static_cast<std::size_t>(*n));
   }
   return {};
+}
+
+Result<void> OutputFile::set_attribute(std::string_view name, std::span<const std::byte> value) {
+  const std::string& subject = target_.path.native();
+  if (!fd_) return sys_failure("fsetxattr", subject, EBADF);
+  if (temp_.empty()) return sys_failure("fsetxattr", subject, ENOTSUP);
+  const std::string key(name);
+  auto r = sys_call("fsetxattr", subject,
+                    [&] { return ::fsetxattr(fd_.get(), key.c_str(), value.data(), value.size(), 0); });
+  if (!r) return std::unexpected(r.error());
+  return {};
+}
+
+Result<std::optional<std::string>> read_attribute(const fs::path& path, std::string_view name,
+                                                  std::size_t max_bytes) {
+  const std::string key(name);
+  std::string value(max_bytes, '\0');
+  auto n = sys_call_expecting({ENODATA, ENOTSUP}, "getxattr", path.native(), [&] {
+    return ::getxattr(path.c_str(), key.c_str(), value.data(), value.size());
+  });
+  if (!n) return std::unexpected(n.error());
+  if (!*n) return std::optional<std::string>{};
+  value.resize(static_cast<std::size_t>(**n));
+  return std::optional<std::string>{std::move(value)};
 }
 
 Result<void> OutputFile::commit() {

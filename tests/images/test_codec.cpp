@@ -205,6 +205,26 @@ TEST_F(CodecTest, ReducedDecodeGivesTheExactSizeAndNearlyTheSamePixels) {
   EXPECT_LT(cv::norm(reduced.pixels, reference, cv::NORM_L1) / reference.total() / 3, 4.0);
 }
 
+// What is recorded with an output changes with whatever changes its bytes, and only with that.
+TEST_F(CodecTest, OutputRecordFollowsWhatMakesTheBytes) {
+  ImageRecipe recipe;
+  recipe.ops = {"resize=800x600>", "gray"};
+  const auto jpeg = recipe.output_record(ImageFormat::jpeg);
+  EXPECT_EQ(recipe.output_record(ImageFormat::jpeg), jpeg);
+  EXPECT_NE(recipe.output_record(ImageFormat::webp), jpeg);
+  ImageRecipe other = recipe;
+  other.max_pixels = 1000;
+  EXPECT_EQ(other.output_record(ImageFormat::jpeg), jpeg);
+  other.ops = {"gray", "resize=800x600>"};
+  EXPECT_NE(other.output_record(ImageFormat::jpeg), jpeg);
+  other = recipe;
+  other.quality = 50;
+  EXPECT_NE(other.output_record(ImageFormat::jpeg), jpeg);
+  EXPECT_NE(other.output_record(ImageFormat::webp), recipe.output_record(ImageFormat::webp));
+  EXPECT_EQ(other.output_record(ImageFormat::png), recipe.output_record(ImageFormat::png));
+  EXPECT_EQ(other.output_record(ImageFormat::tiff), recipe.output_record(ImageFormat::tiff));
+}
+
 TEST_F(CodecTest, EncodesEveryFormatSoItDecodesBack) {
   const cv::Mat image = synthetic_image(64, 48);
   for (ImageFormat format : {ImageFormat::jpeg, ImageFormat::png, ImageFormat::webp, ImageFormat::tiff}) {

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -11,6 +12,7 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include <chrono>
+#include <map>
 #include <cstdlib>
 #include <thread>
 
@@ -103,22 +105,151 @@ TEST_F(ImagesCliTest, FormatAndQualityChooseTheEncoder) {
   EXPECT_FALSE(decode(dir / "out" / "alpha.webp").empty());
 }
 
-TEST_F(ImagesCliTest, ExistingOutputsAreSkippedUnlessOverwrite) {
+// Each output's mtime and inode, to tell an output left alone from one written again.
+std::map<std::string, std::pair<fs::file_time_type, ino_t>> output_stamps(const fs::path& out) {
+  std::map<std::string, std::pair<fs::file_time_type, ino_t>> stamps;
+  for (const auto& name : files_under(out)) {
+    struct stat st {};
+    EXPECT_EQ(::stat((out / name).c_str(), &st), 0) << name;
+    stamps[name] = {fs::last_write_time(out / name), st.st_ino};
+  }
+  return stamps;
+}
+
+nlohmann::json reasons_in(const fs::path& report) {
+  auto json = nlohmann::json::parse(read_bytes(report));
+  nlohmann::json reasons;
+  for (const auto& item : json["items"])
+    reasons[fs::path(item["input"].get<std::string>()).filename().native()] =
+        item.value("reason", "");
+  return reasons;
+}
+
+TEST_F(ImagesCliTest, RerunWithTheSameRecipeRewritesNothingWhateverTheBackend) {
+  TempDir dir;
+  make_mixed_inputs(dir / "in");
+  const std::vector<std::string> args{(dir / "in").native(), (dir / "out").native(), "--op", "invert"};
+  auto first = args;
+  first.insert(first.end(), {"--backend", "threads", "-j", "2"});
+  ASSERT_EQ(forkpool_images(first).exit_code, 0);
+  const auto before = output_stamps(dir / "out");
+  ASSERT_EQ(before.size(), 6u);
+  auto again = args;
+  again.insert(again.end(), {"--backend", "processes", "-j", "3", "--json", (dir / "r.json").native()});
+  auto r = forkpool_images(again);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("0 done, 6 skipped, 0 failed"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("; 6 up to date, 0 redone\n"), std::string::npos) << r.out;
+  EXPECT_EQ(output_stamps(dir / "out"), before);
+  EXPECT_EQ(reasons_in(dir / "r.json")["a.jpg"], "up to date");
+  auto json = nlohmann::json::parse(read_bytes(dir / "r.json"));
+  EXPECT_EQ(json["summary"]["up_to_date"], 6);
+  EXPECT_EQ(json["summary"]["redone"], 0);
+}
+
+TEST_F(ImagesCliTest, AnotherRecipeRedoesWhatItChanges) {
+  TempDir dir;
+  make_mixed_inputs(dir / "in");
+  const std::string in = (dir / "in").native(), out = (dir / "out").native();
+  ASSERT_EQ(forkpool_images({in, out, "--op", "gray"}).exit_code, 0);
+  const cv::Mat gray = decode(dir / "out" / "a.jpg");
+  auto r = forkpool_images({in, out, "--op", "invert", "--json", (dir / "r.json").native()});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("6 done, 0 skipped"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("; 0 up to date, 6 redone (6 recipe changed)\n"), std::string::npos) << r.out;
+  EXPECT_EQ(reasons_in(dir / "r.json")["alpha.png"], "recipe changed");
+  EXPECT_EQ(nlohmann::json::parse(read_bytes(dir / "r.json"))["summary"]["redone"], 6);
+  EXPECT_EQ(gray.channels(), 1);
+  EXPECT_EQ(decode(dir / "out" / "a.jpg").channels(), 3);  // inverted colour, not the old gray
+
+  // Quality makes JPEG and WebP bytes, not PNG and TIFF ones: only those four are redone.
+  const auto before = output_stamps(dir / "out");
+  r = forkpool_images({in, out, "--op", "invert", "--quality", "60"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("; 2 up to date, 4 redone (4 recipe changed)\n"), std::string::npos) << r.out;
+  const auto after = output_stamps(dir / "out");
+  EXPECT_EQ(after.at("alpha.png"), before.at("alpha.png"));
+  EXPECT_EQ(after.at("d.tiff"), before.at("d.tiff"));
+  EXPECT_NE(after.at("c.webp"), before.at("c.webp"));
+
+  // The limit on pixels refuses inputs; it makes no bytes.
+  r = forkpool_images({in, out, "--op", "invert", "--quality", "60", "--max-megapixels", "50"});
+  EXPECT_NE(r.out.find("; 6 up to date, 0 redone\n"), std::string::npos) << r.out;
+}
+
+TEST_F(ImagesCliTest, AnInputNewerThanItsOutputIsRedone) {
   TempDir dir;
   make_mixed_inputs(dir / "in");
   const std::vector<std::string> args{(dir / "in").native(), (dir / "out").native(), "--op", "invert"};
   ASSERT_EQ(forkpool_images(args).exit_code, 0);
+  const auto before = output_stamps(dir / "out");
+  // As `touch` would, but a second past the output: clocks coarser than the two runs apart.
+  fs::last_write_time(dir / "in" / "a.jpg", fs::last_write_time(dir / "out" / "a.jpg") + std::chrono::seconds(1));
+  auto dry = args;
+  dry.push_back("-n");
+  auto r = forkpool_images(dry);
+  EXPECT_NE(r.out.find((dir / "in" / "a.jpg").native() + " -> " + (dir / "out" / "a.jpg").native() +
+                       " (input newer)\n"),
+            std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("dry run: 1 to do, 5 skipped, 0 failed of 6; 5 up to date, 1 redone (1 input newer); nothing written"),
+            std::string::npos) << r.out;
+  r = forkpool_images(args);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("1 done, 5 skipped"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("; 5 up to date, 1 redone (1 input newer)\n"), std::string::npos) << r.out;
+  auto after = output_stamps(dir / "out");
+  EXPECT_NE(after.at("a.jpg"), before.at("a.jpg"));
+  after.erase("a.jpg");
+  auto rest = before;
+  rest.erase("a.jpg");
+  EXPECT_EQ(after, rest);
+}
+
+TEST_F(ImagesCliTest, OverwriteRedoesEveryOutput) {
+  TempDir dir;
+  make_mixed_inputs(dir / "in");
+  const std::vector<std::string> args{(dir / "in").native(), (dir / "out").native(), "--op", "invert"};
+  ASSERT_EQ(forkpool_images(args).exit_code, 0);
+  const auto before = output_stamps(dir / "out");
+  auto with_overwrite = args;
+  with_overwrite.insert(with_overwrite.end(), {"--overwrite", "--json", (dir / "r.json").native()});
+  auto r = forkpool_images(with_overwrite);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("6 done, 0 skipped"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("; 0 up to date, 6 redone (6 --overwrite)\n"), std::string::npos) << r.out;
+  EXPECT_EQ(reasons_in(dir / "r.json")["d.tiff"], "overwrite");
+  for (const auto& [name, stamp] : output_stamps(dir / "out"))
+    EXPECT_NE(stamp.second, before.at(name).second) << name << " was not written again";
+}
+
+// An output that records no recipe may be a person's work (or an older forkpool's, or a copy
+// that lost its attributes): it is kept, whatever its age, and said so; --overwrite replaces it.
+TEST_F(ImagesCliTest, AnOutputWithoutARecipeIsKeptUnlessOverwrite) {
+  TempDir dir;
+  make_mixed_inputs(dir / "in");
+  const std::vector<std::string> args{(dir / "in").native(), (dir / "out").native(), "--op", "invert"};
+  ASSERT_EQ(forkpool_images(args).exit_code, 0);
+  fs::remove(dir / "out" / "a.jpg");
   write_bytes(dir / "out" / "a.jpg", "kept");
-  auto again = forkpool_images(args);
-  EXPECT_EQ(again.exit_code, 0) << again.err;
-  EXPECT_NE(again.out.find("0 done, 6 skipped"), std::string::npos) << again.out;
+  fs::last_write_time(dir / "out" / "a.jpg", fs::last_write_time(dir / "in" / "a.jpg") - std::chrono::hours(1));
+  auto again = args;
+  again.insert(again.end(), {"--json", (dir / "r.json").native()});
+  auto r = forkpool_images(again);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("0 done, 6 skipped"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("; 5 up to date, 0 redone, 1 kept without a recipe (--overwrite replaces it)\n"),
+            std::string::npos) << r.out;
   EXPECT_EQ(read_bytes(dir / "out" / "a.jpg"), "kept");
+  EXPECT_EQ(reasons_in(dir / "r.json")["a.jpg"], "no recipe recorded");
+  EXPECT_EQ(nlohmann::json::parse(read_bytes(dir / "r.json"))["summary"]["no_recipe"], 1);
   auto with_overwrite = args;
   with_overwrite.push_back("--overwrite");
   auto over = forkpool_images(with_overwrite);
   EXPECT_EQ(over.exit_code, 0) << over.err;
   EXPECT_NE(over.out.find("6 done, 0 skipped"), std::string::npos) << over.out;
   EXPECT_EQ(decode(dir / "out" / "a.jpg").size(), cv::Size(160, 120));
+  r = forkpool_images(args);
+  EXPECT_NE(r.out.find("; 6 up to date, 0 redone\n"), std::string::npos) << r.out;
 }
 
 TEST_F(ImagesCliTest, BadInputsAreNamedAndTheRestIsDone) {

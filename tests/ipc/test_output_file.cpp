@@ -139,6 +139,34 @@ TEST_F(OutputFileTest, ReplacesARegularFileOnlyWhenCommitted) {
   EXPECT_EQ(names_in(dir.path()), std::vector<std::string>{"out.json"});
 }
 
+// The attribute is set on the temporary, so it arrives with the file and not before it.
+TEST_F(OutputFileTest, AnAttributeArrivesWithTheCommittedFile) {
+  TempDir dir;
+  const fs::path path = dir / "out.bin";
+  auto missing = ipc::read_attribute(path, "user.forkpool.test", 64);
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code, ENOENT);
+  put(path, "old");
+  auto none = ipc::read_attribute(path, "user.forkpool.test", 64);
+  ASSERT_TRUE(none) << none.error().message();
+  EXPECT_FALSE(*none);
+
+  auto file = ipc::OutputFile::open(path);
+  ASSERT_TRUE(file) << file.error().message();
+  ASSERT_TRUE(file->write(std::as_bytes(std::span("new", 3))));
+  const std::string value = "recipe";
+  auto set = file->set_attribute("user.forkpool.test", std::as_bytes(std::span(value.data(), value.size())));
+  ASSERT_TRUE(set) << set.error().message();
+  EXPECT_FALSE(*ipc::read_attribute(path, "user.forkpool.test", 64));  // the old file has none
+  ASSERT_TRUE(file->commit());
+  auto got = ipc::read_attribute(path, "user.forkpool.test", 64);
+  ASSERT_TRUE(got && *got);
+  EXPECT_EQ(**got, "recipe");
+  auto too_long = ipc::read_attribute(path, "user.forkpool.test", 3);
+  ASSERT_FALSE(too_long);
+  EXPECT_EQ(too_long.error().code, ERANGE);
+}
+
 TEST_F(OutputFileTest, SymlinksAreWrittenThroughToTheirTarget) {
   TempDir dir;
   fs::create_directories(dir / "real");

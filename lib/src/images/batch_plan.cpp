@@ -15,6 +15,7 @@
 #include <stdexcept>
 
 #include "forkpool/images/batch.hpp"
+#include "forkpool/images/files.hpp"
 #include "forkpool/ipc/output_file.hpp"
 
 namespace forkpool::images {
@@ -44,6 +45,32 @@ bool is_within(const fs::path& inner, const fs::path& outer) {
 bool is_hidden(const fs::path& p) {
   const auto name = p.filename().native();
   return !name.empty() && name[0] == '.';
+}
+
+std::optional<timespec> mtime_of(const fs::path& path) {  // follows symlinks
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return std::nullopt;
+  return st.st_mtim;
+}
+
+bool older(const timespec& a, const timespec& b) {
+  return a.tv_sec != b.tv_sec ? a.tv_sec < b.tv_sec : a.tv_nsec < b.tv_nsec;
+}
+
+// Whether the output at `real` (one that exists) is what `recipe` would make now from `input`.
+// A record that cannot be read counts as none: the file is kept, not guessed about. An output
+// as new as its input (same mtime) is up to date, as make has it: file systems with coarse
+// clocks give a fast job's input and output the same time.
+ExistingOutput judge_existing(const fs::path& input, const fs::path& real, const fs::path& output,
+                              const ImageRecipe& recipe) {
+  const auto record = read_output_record(real);
+  if (!record) return ExistingOutput::unrecorded;
+  const auto format = format_from_name(output.extension().native());
+  if (!format || *record != recipe.output_record(*format)) return ExistingOutput::recipe_changed;
+  const auto in_time = mtime_of(input);
+  const auto out_time = mtime_of(real);
+  if (!in_time || !out_time || older(*out_time, *in_time)) return ExistingOutput::input_newer;
+  return ExistingOutput::up_to_date;
 }
 
 struct Listing {
@@ -199,6 +226,18 @@ std::string_view to_string(ItemStatus s) noexcept {
   return "?";
 }
 
+std::string_view to_string(ExistingOutput e) noexcept {
+  switch (e) {
+    case ExistingOutput::none: return "new";
+    case ExistingOutput::up_to_date: return "up to date";
+    case ExistingOutput::recipe_changed: return "recipe changed";
+    case ExistingOutput::input_newer: return "input newer";
+    case ExistingOutput::unrecorded: return "no recipe recorded";
+    case ExistingOutput::overwrite: return "overwrite";
+  }
+  return "?";
+}
+
 std::size_t ImageBatch::count(ItemStatus s) const noexcept {
   return static_cast<std::size_t>(
       std::count_if(items.begin(), items.end(), [s](const ImageItem& i) { return i.status == s; }));
@@ -279,9 +318,18 @@ ImageBatch plan_image_batch(ImageBatchSettings settings) {
           item.output.native(), (s.input_dir / input->second).native()));
     } else if (dest.kind == ipc::OutputKind::in_place) {
       fail(fmt::format("its output {} exists and is not a regular file", item.output.native()));
-    } else if (!s.overwrite && dest.existing) {
-      item.status = ItemStatus::skipped;
-      item.error = "output exists (pass --overwrite to replace it)";
+    } else if (dest.existing && s.overwrite) {
+      item.existing = ExistingOutput::overwrite;
+    } else if (dest.existing) {
+      item.existing = judge_existing(item.input, dest.path, item.output, s.recipe);
+      if (item.existing == ExistingOutput::up_to_date) {
+        item.status = ItemStatus::skipped;
+        item.error = "up to date";
+      } else if (item.existing == ExistingOutput::unrecorded) {
+        item.status = ItemStatus::skipped;
+        item.error = "output exists and records no recipe (made by hand or by an older forkpool?): "
+                     "kept; pass --overwrite to replace it";
+      }
     }
     batch.items.push_back(std::move(item));
   }

@@ -45,10 +45,29 @@ std::vector<std::byte> read_file(const std::filesystem::path& path, std::uint64_
   return data;
 }
 
+namespace {
+constexpr std::string_view kRecordAttribute = "user.forkpool.recipe";
+// A record is a short line of JSON; anything longer under our name is not one of ours.
+constexpr std::size_t kMaxRecordBytes = 4096;
+}  // namespace
+
 void write_file_atomically(const std::filesystem::path& target,
-                           std::span<const unsigned char> data) {
-  auto written = ipc::write_output_file(target, std::as_bytes(data));
-  if (!written) throw std::runtime_error("cannot write: " + written.error().message());
+                           std::span<const unsigned char> data, std::string_view record) {
+  auto fail = [](const ipc::SysError& e) { throw std::runtime_error("cannot write: " + e.message()); };
+  auto file = ipc::OutputFile::open(target);
+  if (!file) fail(file.error());
+  if (auto r = file->write(std::as_bytes(data)); !r) fail(r.error());
+  // A record that does not stick is not a failed image: the output is good, only a re-run
+  // cannot tell what made it (and keeps it rather than guessing).
+  if (!record.empty())
+    (void)file->set_attribute(kRecordAttribute, std::as_bytes(std::span(record.data(), record.size())));
+  if (auto r = file->commit(); !r) fail(r.error());
+}
+
+std::optional<std::string> read_output_record(const std::filesystem::path& path) {
+  auto value = ipc::read_attribute(path, kRecordAttribute, kMaxRecordBytes);
+  if (!value) return std::nullopt;
+  return *value;
 }
 
 std::size_t remove_stale_temp_files(std::span<const std::filesystem::path> folders) {

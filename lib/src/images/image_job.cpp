@@ -49,6 +49,17 @@ ImageRecipe ImageRecipe::deserialize(std::span<const std::byte> bytes) {
   return r;
 }
 
+std::string ImageRecipe::output_record(ImageFormat format) const {
+  // Bumped when an op or encoder changes what the same recipe makes, so older outputs are redone.
+  constexpr int kRecordVersion = 1;
+  auto json = parse_json(serialize(), "recipe");
+  json.erase("max_pixels");
+  if (format == ImageFormat::png || format == ImageFormat::tiff) json.erase("quality");
+  json["format"] = to_string(format);
+  json["v"] = kRecordVersion;
+  return json.dump();
+}
+
 std::vector<std::byte> ImageOutcome::serialize() const {
   return to_bytes(nlohmann::json{{"ib", input_bytes},
                                  {"ob", output_bytes},
@@ -133,7 +144,7 @@ void save_image(LoadedImage& image, const std::filesystem::path& output, const I
   auto format = format_from_name(output.extension().native());
   if (!format) throw ImageError(fmt::format("no image format for '{}'", output.extension().native()));
   const auto bytes = encode_image(image.pixels, *format, recipe.quality);
-  write_file_atomically(output, bytes);
+  write_file_atomically(output, bytes, recipe.output_record(*format));
   image.outcome.output_bytes = bytes.size();
   image.outcome.output_size = image.pixels.size();
   image.outcome.ms += std::chrono::duration<double, std::milli>(Clock::now() - start).count();

@@ -16,7 +16,9 @@
 
 #include <cstddef>
 #include <filesystem>
+#include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 
 #include "forkpool/ipc/sys_error.hpp"
@@ -81,6 +83,13 @@ class OutputFile {
 
   // Appends all of `data`. On failure the temporary is removed and this OutputFile is spent.
   Result<void> write(std::span<const std::byte> data);
+  // Sets the extended attribute `name` (a "user." one) of the file being written. On the
+  // temporary, before commit, so the attribute is there from the moment the file has its name
+  // and a file that never got its attribute never appears. Errors (ENOTSUP where the file
+  // system keeps no user attributes, ENOSPC, E2BIG) leave the file as it was, still to be
+  // committed: the caller decides what a missing attribute means. ENOTSUP for a file written
+  // in place (stdout, FIFO, device).
+  Result<void> set_attribute(std::string_view name, std::span<const std::byte> value);
   // Puts the file in place: flushes (reporting a late write error, e.g. of NFS), fsyncs when
   // asked, renames the temporary over the target. On failure the temporary is removed. With
   // sync, an error of the folder's fsync comes after the rename: the file is then in place,
@@ -102,6 +111,12 @@ class OutputFile {
   std::filesystem::path temp_;
   bool sync_ = false;
 };
+
+// The extended attribute `name` of `path` (symlinks followed), at most `max_bytes` of it; an
+// empty optional when the file has none or its file system keeps none (ENODATA, ENOTSUP).
+// getxattr's error otherwise (ERANGE: longer than max_bytes). Any thread.
+Result<std::optional<std::string>> read_attribute(const std::filesystem::path& path,
+                                                  std::string_view name, std::size_t max_bytes);
 
 // Writes `data` to `path` through an OutputFile: the whole of it, or nothing changes (for a
 // regular file; a FIFO or device may have taken part of it).

@@ -20,12 +20,24 @@ struct ImageBatchSettings {
   ImageRecipe recipe;
   bool recursive = false;
   std::optional<ImageFormat> format;  // nullopt: each output keeps its input's format
-  bool overwrite = false;             // false: an existing output is skipped (a re-run resumes)
+  bool overwrite = false;             // true: every existing output is made again
   bool output_inside_input = false;   // allow the output folder to be, or be inside, the input
 };
 
 enum class ItemStatus { pending, done, skipped, failed, cancelled };
 std::string_view to_string(ItemStatus s) noexcept;
+
+// What the planner found at an item's output, and so why it is skipped or (re)made.
+enum class ExistingOutput {
+  none,            // nothing there: made
+  up_to_date,      // same recipe, not older than its input: skipped
+  recipe_changed,  // made by another recipe: redone
+  input_newer,     // same recipe, but the input changed since: redone
+  unrecorded,      // no recipe recorded with it (made by hand, by an older forkpool, or on a
+                   // file system without extended attributes): kept, skipped
+  overwrite,       // --overwrite: redone whatever it is
+};
+std::string_view to_string(ExistingOutput e) noexcept;  // "up to date", "recipe changed", ...
 
 // One input file and what became of it, or a folder of the input tree that could not be
 // listed (failed at planning, with no output). Plain value.
@@ -34,6 +46,7 @@ struct ImageItem {
   std::filesystem::path input;
   std::filesystem::path output;    // empty for a folder that could not be listed
   ItemStatus status = ItemStatus::pending;
+  ExistingOutput existing = ExistingOutput::none;
   ImageOutcome outcome;  // when done
   std::string error;     // when failed (or why skipped)
 };
@@ -50,7 +63,10 @@ struct ImageBatch {
 // std::invalid_argument for bad settings: no such input folder or one that cannot be listed,
 // an output folder that cannot be created or written, output inside input, an output that a
 // symlink (or hard link) in the output tree leads into the input folder or onto an input, a
-// bad op, quality out of range. A subfolder that cannot be listed (-r) becomes a failed item
+// bad op, quality out of range. An existing output is skipped when it records the recipe this
+// batch would make it with and is not older than its input, or when it records no recipe
+// (it may be a person's work; --overwrite replaces it); it is redone otherwise, and always with
+// `overwrite` (see ExistingOutput). A subfolder that cannot be listed (-r) becomes a failed item
 // named for it; the rest is planned. Touches nothing.
 ImageBatch plan_image_batch(ImageBatchSettings settings);
 

@@ -4,8 +4,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace forkpool::images {
@@ -18,8 +20,18 @@ std::vector<std::byte> read_file(const std::filesystem::path& path, std::uint64_
 // locked temporary file beside it, renamed over it once whole, so a reader, or a run
 // interrupted at any point, sees the old file or the whole new one. Throws std::runtime_error
 // ("cannot write: write(out/a.png): No space left on device") and leaves no temporary file
-// when it fails.
-void write_file_atomically(const std::filesystem::path& target, std::span<const unsigned char> data);
+// when it fails. A non-empty `record` (what made the file: ImageRecipe::output_record) is set
+// as the extended attribute user.forkpool.recipe of the temporary before it is renamed, so no
+// file ever appears under its name claiming a recipe it was not made by. A file system that
+// keeps no user attributes (or refuses this one) gets the file without it: its next run cannot
+// tell what made it (see read_output_record).
+void write_file_atomically(const std::filesystem::path& target, std::span<const unsigned char> data,
+                           std::string_view record = {});
+
+// The record write_file_atomically set on `path` (symlinks followed), or nothing: none was set
+// (made by hand or by an older forkpool, or copied without extended attributes), the file
+// system keeps none, or it cannot be read. Any thread.
+std::optional<std::string> read_output_record(const std::filesystem::path& path);
 
 // Removes from each of `folders` the temporary files of writers that have died (a worker or a
 // coordinator killed mid-write, in this run or an earlier one); the files of live writers,

@@ -25,6 +25,13 @@ struct ImageRecipe {
 
   [[nodiscard]] std::vector<std::byte> serialize() const;
   static ImageRecipe deserialize(std::span<const std::byte> bytes);  // throws std::runtime_error
+
+  // The text recorded with each output this recipe makes in `format`, and compared with an
+  // existing output's on a re-run: everything that decides the output's bytes (the format, the
+  // ops, quality where the format has one, and every setting serialize() will carry) and
+  // nothing that does not (max_pixels only refuses an input; workers and backend are not in a
+  // recipe). Canonical JSON (keys sorted), so equal recipes give equal text.
+  [[nodiscard]] std::string output_record(ImageFormat format) const;
 };
 
 // Figures for one image, for the report. Plain value.

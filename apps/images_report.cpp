@@ -7,6 +7,7 @@
 #include <map>
 
 #include "output_files.hpp"
+#include "report_header.hpp"
 
 namespace forkpool::cli {
 
@@ -121,7 +122,6 @@ std::string images_json(const images::ImageBatch& batch, const images::ImageBatc
     return i.status == ItemStatus::done && is_redo(i.existing);
   });
   nlohmann::json json{
-      {"command", "images"},
       {"input_dir", batch.settings.input_dir.native()},
       {"output_dir", batch.settings.output_dir.native()},
       {"ops", batch.settings.recipe.ops},
@@ -145,7 +145,7 @@ std::string images_json(const images::ImageBatch& batch, const images::ImageBatc
         {"wall_seconds", report.wall_seconds},
         {"images_per_second", per_second(done, report.wall_seconds)},
         {"megapixels_per_second", per_second(report.input_megapixels(), report.wall_seconds)}}}};
-  return json_text(json);
+  return json_text(with_report_header("images", json));
 }
 
 std::string images_ops_table() {

@@ -9,6 +9,7 @@
 
 #include "ipc_bench_output.hpp"
 #include "output_files.hpp"
+#include "report_header.hpp"
 
 namespace forkpool::cli::ipc_bench {
 namespace {
@@ -127,14 +128,13 @@ std::string format_json(const ipcbench::BenchReport& report, const ReportSetting
   }
   json results = json::array();
   for (const auto& r : report.runs) results.push_back(run_json(r));
-  json doc = {{"tool", "forkpool ipc-bench"},
-              {"machine", machine_json(report.machine)},
+  json doc = {{"machine", machine_json(report.machine)},
               {"settings", settings_json(s, report)},
               {"limits", limits},
               {"idle", idle},
               {"results", results},
               {"failed_runs", report.failed_runs()}};
-  return json_text(doc);
+  return json_text(with_report_header("ipc-bench", doc));
 }
 
 std::string format_csv(const ipcbench::BenchReport& report) {

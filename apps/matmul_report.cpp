@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "output_files.hpp"
+#include "report_header.hpp"
 
 namespace forkpool::cli {
 
@@ -78,7 +79,6 @@ std::string format_text(const MatmulReport& r) {
 
 std::string json_report(const MatmulReport& r) {
   nlohmann::json j;
-  j["command"] = "matmul";
   j["status"] = r.status;
   j["a"] = operand_json(r.a);
   j["b"] = operand_json(r.b);
@@ -116,7 +116,7 @@ std::string json_report(const MatmulReport& r) {
     j["verify"] = nullptr;
   }
   j["failures"] = r.run.failures;
-  return json_text(j);
+  return json_text(with_report_header("matmul", j));
 }
 
 }  // namespace forkpool::cli

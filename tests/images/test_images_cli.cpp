@@ -293,7 +293,9 @@ TEST_F(ImagesCliTest, BadInputsAreNamedAndTheRestIsDone) {
   EXPECT_NE(r.out.find("2 done, 0 skipped, 4 failed"), std::string::npos) << r.out;
   EXPECT_EQ(files_under(dir / "out"), (std::vector<std::string>{"good1.jpg", "good2.png"}));
 
-  auto report = nlohmann::json::parse(read_bytes(dir / "report.json"));
+  auto report = nlohmann::ordered_json::parse(read_bytes(dir / "report.json"));
+  EXPECT_EQ(report.begin().key(), "tool");  // the fields every report starts with (tests/apps)
+  EXPECT_EQ(report["command"], "images");
   ASSERT_EQ(report["items"].size(), 6u);
   EXPECT_EQ(report["summary"]["done"], 2);
   EXPECT_EQ(report["summary"]["failed"], 4);

@@ -305,7 +305,7 @@ TEST_F(IpcBenchCli, AFifoIsWrittenIntoNotReplaced) {
   ASSERT_EQ(::lstat(path("fifo").c_str(), &st), 0);
   EXPECT_TRUE(S_ISFIFO(st.st_mode)) << "the FIFO was replaced by a file";
   ASSERT_FALSE(got.empty());
-  EXPECT_EQ(json::parse(got)["tool"], "forkpool ipc-bench");
+  EXPECT_EQ(json::parse(got)["command"], "ipc-bench");
 }
 
 TEST_F(IpcBenchCli, ADeviceBehindASymlinkIsWrittenInPlaceAndItsErrorIsExitTwo) {

@@ -47,17 +47,28 @@ ExecutorOptions CommonFlags::executor_options() const {
   return options;
 }
 
+// The names of every value of an enum list, for CLI11's IsMember: the choices --help shows.
+template <class Enum, std::size_t N>
+std::vector<std::string> names_of(const Enum (&values)[N]) {
+  std::vector<std::string> names;
+  for (Enum v : values) names.emplace_back(to_string(v));
+  return names;
+}
+
 // More than this many workers is a typo, not a machine: fork and fd limits would refuse it later.
 constexpr unsigned kMaxWorkers = 4096;
 
 void add_common_flags(CLI::App& command, CommonFlags& flags) {
   command.add_option("-j,--workers", flags.workers, "Workers (default: the cores available)")
       ->check(whole_number(1, kMaxWorkers));
-  command.add_option("--backend", flags.backend, "processes | threads | serial")
+  command.add_option("--backend", flags.backend, "What runs the jobs")
+      ->check(CLI::IsMember(names_of(kAllBackends)))
       ->capture_default_str();
-  command.add_option("--transport", flags.transport, "shm | pipe | unix | tcp | mq")
+  command.add_option("--transport", flags.transport, "How jobs and results travel (processes)")
+      ->check(CLI::IsMember(names_of(ipc::kAllTransports)))
       ->capture_default_str();
-  command.add_option("--json", flags.json_path, "Write a machine-readable report to FILE (- for stdout)");
+  command.add_option("--json", flags.json_path, "Write a machine-readable report to FILE (- for stdout)")
+      ->type_name("FILE");
   command.add_flag("-q,--quiet", flags.quiet, "Print only errors and warnings (a worker lost)");
   command.add_flag("-v,--verbose", flags.verbose, "Print more detail");
 }
@@ -87,6 +98,8 @@ int main(int argc, char** argv) {
   ::signal(SIGPIPE, SIG_IGN);
   CLI::App app{"forkpool: CPU-bound image and matrix work on process and thread pools, "
                "and what each way of running it costs"};
+  // The usage line says "forkpool", not the path it was started by (build/apps/forkpool).
+  app.name("forkpool");
   app.set_version_flag("--version", "forkpool " FORKPOOL_VERSION);
   app.require_subcommand(0, 1);
   CommandRunner chosen;

@@ -1,5 +1,6 @@
-# `cmake --install` puts the forkpool binary, the public headers and a CMake package in place,
-# so another project can find_package(forkpool COMPONENTS lib) and link forkpool::lib.
+# `cmake --install` puts the forkpool binary, its man pages (man/) and bash completion, the public
+# headers and a CMake package in place, so another project can find_package(forkpool
+# COMPONENTS lib) and link forkpool::lib.
 # forkpool::images has an export set of its own, loaded only when the images component is asked
 # for: a consumer of forkpool::lib alone needs no OpenCV.
 include(GNUInstallDirs)
@@ -17,6 +18,8 @@ if(TARGET forkpool_images)
   install(EXPORT forkpoolImagesTargets NAMESPACE forkpool:: DESTINATION ${_forkpool_cmake_dir})
 endif()
 install(TARGETS forkpool RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+install(FILES completion/forkpool.bash DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions
+  RENAME forkpool)
 install(DIRECTORY ipc/include/ lib/include/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 configure_package_config_file(cmake/forkpoolConfig.cmake.in
   ${CMAKE_CURRENT_BINARY_DIR}/forkpoolConfig.cmake

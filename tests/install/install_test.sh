@@ -14,6 +14,12 @@ trap 'rm -rf "$work"' EXIT
 cmake --install "$build_dir" --prefix "$work/prefix" >/dev/null
 test -x "$work/prefix/bin/forkpool"
 "$work/prefix/bin/forkpool" --version
+test -f "$work/prefix/share/bash-completion/completions/forkpool"
+if command -v help2man >/dev/null; then
+  for page in forkpool forkpool-matmul forkpool-ipc-bench; do
+    test -s "$work/prefix/share/man/man1/$page.1" || { echo "man page $page.1 not installed" >&2; exit 1; }
+  done
+fi
 
 # The first ```cpp block after the example's marker, as it stands in the page.
 example="$work/library_example.cpp"

@@ -14,7 +14,7 @@ std::string_view to_string(Backend b) noexcept {
 }
 
 std::optional<Backend> parse_backend(std::string_view name) noexcept {
-  for (Backend b : {Backend::serial, Backend::threads, Backend::processes})
+  for (Backend b : kAllBackends)
     if (to_string(b) == name) return b;
   return std::nullopt;
 }

@@ -30,6 +30,7 @@ namespace forkpool {
 using Bytes = ipc::Bytes;
 
 enum class Backend { serial, threads, processes };
+inline constexpr Backend kAllBackends[] = {Backend::processes, Backend::threads, Backend::serial};
 std::string_view to_string(Backend b) noexcept;
 std::optional<Backend> parse_backend(std::string_view name) noexcept;
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what is missing, then configures and builds the release preset (native code) into
-# build/. Prints the path of the forkpool binary last.
+# build/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh

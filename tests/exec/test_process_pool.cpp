@@ -177,8 +177,9 @@ TEST_P(ProcessPoolTest, WorkersThatAlwaysDieBeforeTheirFirstJobEndTheBatchWithAR
 // job gets, the worker is replaced, and the batch ends.
 TEST_P(ProcessPoolTest, WorkerStoppedBeforeReadingTheSharedInputIsReplaced) {
   ExecutorOptions o = options(1);
-  // Long enough that a fresh worker on a loaded machine reads the input and runs a job in time.
-  o.job_timeout = std::chrono::seconds(2);
+  // Long enough that a fresh worker reads the input and runs a job in time on a loaded machine
+  // under ThreadSanitizer (2 s was not: a job timed out twice there and failed).
+  o.job_timeout = std::chrono::seconds(10);
   const std::string marker = (markers_.path() / "stopped").string();
   o.worker_init = [marker] {
     int fd = ::open(marker.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);

@@ -7,6 +7,7 @@
 #include <exiv2/exiv2.hpp>
 #include <lcms2.h>
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
 
 #include <cmath>
@@ -110,8 +111,11 @@ TEST_F(ImagesColourCliTest, SrgbConvertsThePixelsAsLittleCmsSaysAndLeavesTheOutp
   const cv::Mat input = cv::imread((in / "photo.jpg").native(), cv::IMREAD_COLOR);
   ASSERT_EQ(input.size(), cv::Size(480, 320));
   auto r = forkpool_images({in.native(), (dir / "out").native(), "--op", "resize=50%", "--format", "png",
-                            "--colorspace", "srgb"});
+                            "--colorspace", "srgb", "--json", (dir / "report.json").native()});
   ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto report = nlohmann::json::parse(read_bytes(dir / "report.json"));
+  EXPECT_EQ(report["colorspace"], "srgb");
+  EXPECT_EQ(report["strip"], false);
   const fs::path output = dir / "out" / "photo.png";
   const cv::Mat converted = cv::imread(output.native(), cv::IMREAD_COLOR);
   ASSERT_EQ(converted.size(), cv::Size(240, 160));

@@ -32,6 +32,8 @@ struct ImagesFlags {
   double job_timeout = -1;  // seconds; negative: the default
   bool list_ops = false;
   bool dry_run = false;
+  std::string colorspace = "keep";
+  bool strip = false;
   CommonFlags common;
 };
 
@@ -49,6 +51,8 @@ images::ImageBatchSettings settings_from(const ImagesFlags& f) {
   s.recipe.ops = f.ops;
   s.recipe.quality = f.quality;
   s.recipe.max_pixels = static_cast<std::uint64_t>(f.max_megapixels * 1e6);
+  s.recipe.colorspace = *images::colorspace_from_name(f.colorspace);  // IsMember checked it
+  s.recipe.strip = f.strip;
   s.recursive = f.recursive;
   s.overwrite = f.overwrite;
   s.output_inside_input = f.output_inside_input;
@@ -188,6 +192,16 @@ void setup(CLI::App& root, CommandRunner& chosen) {
           },
           ""))
       ->capture_default_str();
+  // Colour and metadata.
+  cmd->add_option("--colorspace", flags->colorspace,
+                  "keep: outputs carry their input's ICC profile; srgb: pixels are converted from it "
+                  "to sRGB and outputs carry no profile (sRGB is what readers assume)")
+      ->type_name("SPACE")
+      ->check(CLI::IsMember({"keep", "srgb"}))
+      ->capture_default_str();
+  cmd->add_flag("--strip", flags->strip,
+                "Write no metadata: no EXIF, XMP, IPTC or ICC profile (default: kept, with EXIF "
+                "Orientation 1 and the output's size)");
   add_job_timeout_flag(*cmd, flags->job_timeout,
                        "6 s per megapixel of --max-megapixels, at least 300 (1200 with the defaults)");
   cmd->add_flag("--list-ops", flags->list_ops, "Print the ops and their parameters");

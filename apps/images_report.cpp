@@ -126,6 +126,8 @@ std::string images_json(const images::ImageBatch& batch, const images::ImageBatc
       {"output_dir", batch.settings.output_dir.native()},
       {"ops", batch.settings.recipe.ops},
       {"quality", batch.settings.recipe.quality},
+      {"colorspace", images::to_string(batch.settings.recipe.colorspace)},
+      {"strip", batch.settings.recipe.strip},
       {"backend", to_string(options.backend)},
       {"transport", ipc::to_string(options.transport)},
       {"workers", report.workers},

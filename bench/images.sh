@@ -8,6 +8,10 @@
 # scripts/make-bench-images when missing. Peers, installed here from Debian when missing and
 # skipped with a message when they cannot be: vipsthumbnail and mogrify under GNU parallel
 # (-X: many files per process, one process per core), and Python multiprocessing.Pool + cv2.
+# The set's photos carry an Adobe RGB profile and EXIF with GPS (from data/colour/adobe_rgb_gps.jpg),
+# as camera photos do, and two more rows do the same task converting to sRGB with the metadata
+# kept: forkpool --colorspace srgb, and vipsthumbnail --export-profile srgb under GNU parallel;
+# the last line is their ratio.
 # Each tool runs R times (default 1), in turn, and its fastest run counts. Prints seconds,
 # images/s, CPU milliseconds per image (user + system of the tool and all its processes: the
 # figure to trust when other work shares the machine) and how many times faster forkpool
@@ -31,10 +35,11 @@ done
 forkpool=${FORKPOOL:-build/apps/forkpool}
 [[ -x "$forkpool" ]] || scripts/build.sh >/dev/null
 have_set=0
-[[ -d "$set" ]] && have_set=$(find "$set" -maxdepth 1 -name 'bench_*.jpg' | wc -l)
+[[ -d "$set" && -e "$set/.with-metadata" ]] && have_set=$(find "$set" -maxdepth 1 -name 'bench_*.jpg' | wc -l)
 if [[ "$have_set" -ne "$count" ]]; then
   rm -rf "$set"
-  scripts/make-bench-images "$set" -n "$count" --size "$size"
+  scripts/make-bench-images "$set" -n "$count" --size "$size" --metadata-from data/colour/adobe_rgb_gps.jpg
+  touch "$set/.with-metadata"
 fi
 
 install_peer() {  # command, Debian package
@@ -121,6 +126,13 @@ for ((round = 1; round <= rounds; ++round)); do
     run "vipsthumbnail + parallel" "$work/vips" parallel -q -j "$jobs" -X vipsthumbnail \
       --size '1024x1024>' -o "$work/vips/%s.jpg[Q=85]" ::: "${files[@]}"
   fi
+  # The same task converting each photo from its profile to sRGB, metadata kept.
+  run "forkpool processes, sRGB" "$work/processes-srgb" \
+    "$forkpool" images "$set" "$work/processes-srgb" "${task[@]}" --backend processes --colorspace srgb
+  if ((have_parallel && have_vips)); then
+    run "vipsthumbnail sRGB + par." "$work/vips-srgb" parallel -q -j "$jobs" -X vipsthumbnail \
+      --size '1024x1024>' --export-profile srgb -o "$work/vips-srgb/%s.jpg[Q=85]" ::: "${files[@]}"
+  fi
   if ((have_parallel && have_magick)); then
     run "mogrify + parallel" "$work/mogrify" parallel -q -j "$jobs" -X mogrify \
       -path "$work/mogrify" -resize '1024x1024>' -quality 85 ::: "${files[@]}"
@@ -141,3 +153,10 @@ for name in "${order[@]}"; do
   printf '%-26s %9.2f %10.1f %14.1f %21.2fx\n' "$name" "$secs" "$(awk "BEGIN { print $count / $secs }")" \
     "$(awk "BEGIN { print 1000 * ${best_cpu[$name]} / $count }")" "$ratio"
 done
+srgb=${best_seconds["forkpool processes, sRGB"]:-} vips_srgb=${best_seconds["vipsthumbnail sRGB + par."]:-}
+if [[ -n "$srgb" && -n "$vips_srgb" ]]; then
+  echo "converting to sRGB with metadata kept: forkpool processes is" \
+    "$(awk "BEGIN { printf \"%.2f\", $vips_srgb / $srgb }")x vipsthumbnail --export-profile srgb + parallel"
+else
+  echo "converting to sRGB with metadata kept: no ratio (vipsthumbnail or GNU parallel missing, or a run failed)"
+fi

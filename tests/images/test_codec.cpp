@@ -223,6 +223,27 @@ TEST_F(CodecTest, OutputRecordFollowsWhatMakesTheBytes) {
   EXPECT_NE(other.output_record(ImageFormat::webp), recipe.output_record(ImageFormat::webp));
   EXPECT_EQ(other.output_record(ImageFormat::png), recipe.output_record(ImageFormat::png));
   EXPECT_EQ(other.output_record(ImageFormat::tiff), recipe.output_record(ImageFormat::tiff));
+  // Colour and metadata settings make different bytes in every format.
+  for (ImageFormat format : {ImageFormat::jpeg, ImageFormat::png, ImageFormat::webp, ImageFormat::tiff}) {
+    other = recipe;
+    other.colorspace = Colorspace::srgb;
+    EXPECT_NE(other.output_record(format), recipe.output_record(format));
+    other = recipe;
+    other.strip = true;
+    EXPECT_NE(other.output_record(format), recipe.output_record(format));
+  }
+}
+
+TEST_F(CodecTest, RecipeTravelsWithItsColourAndMetadataSettings) {
+  ImageRecipe recipe;
+  recipe.ops = {"gray"};
+  recipe.colorspace = Colorspace::srgb;
+  recipe.strip = true;
+  const ImageRecipe back = ImageRecipe::deserialize(recipe.serialize());
+  EXPECT_EQ(back.colorspace, Colorspace::srgb);
+  EXPECT_TRUE(back.strip);
+  EXPECT_EQ(back.output_record(ImageFormat::png), recipe.output_record(ImageFormat::png));
+  EXPECT_EQ(ImageRecipe::deserialize(ImageRecipe{}.serialize()).colorspace, Colorspace::keep);
 }
 
 TEST_F(CodecTest, EncodesEveryFormatSoItDecodesBack) {

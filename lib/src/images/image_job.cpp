@@ -37,7 +37,12 @@ nlohmann::json parse_json(std::span<const std::byte> bytes, const char* what) {
 }  // namespace
 
 std::vector<std::byte> ImageRecipe::serialize() const {
-  return to_bytes(nlohmann::json{{"ops", ops}, {"quality", quality}, {"max_pixels", max_pixels}}.dump());
+  return to_bytes(nlohmann::json{{"ops", ops},
+                                 {"quality", quality},
+                                 {"max_pixels", max_pixels},
+                                 {"colorspace", to_string(colorspace)},
+                                 {"strip", strip}}
+                      .dump());
 }
 
 ImageRecipe ImageRecipe::deserialize(std::span<const std::byte> bytes) {
@@ -46,12 +51,17 @@ ImageRecipe ImageRecipe::deserialize(std::span<const std::byte> bytes) {
   r.ops = json.at("ops").get<std::vector<std::string>>();
   r.quality = json.at("quality").get<int>();
   r.max_pixels = json.at("max_pixels").get<std::uint64_t>();
+  auto colorspace = colorspace_from_name(json.at("colorspace").get<std::string>());
+  if (!colorspace) throw std::runtime_error("malformed recipe message");
+  r.colorspace = *colorspace;
+  r.strip = json.at("strip").get<bool>();
   return r;
 }
 
 std::string ImageRecipe::output_record(ImageFormat format) const {
   // Bumped when an op or encoder changes what the same recipe makes, so older outputs are redone.
-  constexpr int kRecordVersion = 1;
+  // 2: outputs carry their input's metadata.
+  constexpr int kRecordVersion = 2;
   auto json = parse_json(serialize(), "recipe");
   json.erase("max_pixels");
   if (format == ImageFormat::png || format == ImageFormat::tiff) json.erase("quality");
@@ -114,6 +124,7 @@ LoadedImage load_image(const std::filesystem::path& input, const OpChain& chain,
   image.outcome.input_bytes = data.size();
   image.outcome.reduction = jpeg_reduction_for(*header, chain);
   check_before_decoding(*header, data.size(), image.outcome.reduction, limits);
+  if (!recipe.strip || recipe.colorspace == Colorspace::srgb) image.metadata = read_metadata(data);
   image.pixels = decode_image(data, *header, image.outcome.reduction);
   if (image.outcome.reduction > 1) {
     // The leading resize's target comes from the full size, so the output is the same size
@@ -124,6 +135,17 @@ LoadedImage load_image(const std::filesystem::path& input, const OpChain& chain,
   } else {
     image.outcome.input_size = image.pixels.size();
   }
+  if (recipe.colorspace == Colorspace::srgb) {
+    // A profile that does not describe the decoded pixels (CMYK, which libjpeg already turned
+    // into RGB without it; an RGB profile on a grey image) cannot convert them: it is dropped
+    // and the pixels stay as decoded.
+    if (icc_describes(image.metadata.icc, image.pixels.channels())) {
+      image.pixels = convert_to_srgb(image.pixels, image.metadata.icc);
+      image.converted_to_srgb = true;
+    }
+    image.metadata.icc.clear();
+  }
+  if (recipe.strip) image.metadata = {};
   image.outcome.ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
   return image;
 }
@@ -143,7 +165,12 @@ void save_image(LoadedImage& image, const std::filesystem::path& output, const I
   const auto start = Clock::now();
   auto format = format_from_name(output.extension().native());
   if (!format) throw ImageError(fmt::format("no image format for '{}'", output.extension().native()));
-  const auto bytes = encode_image(image.pixels, *format, recipe.quality);
+  auto bytes = encode_image(image.pixels, *format, recipe.quality);
+  if (!image.metadata.empty()) {
+    ImageMetadata metadata = metadata_for_output(image.metadata, image.pixels.size(), image.converted_to_srgb);
+    if (!icc_describes(metadata.icc, image.pixels.channels())) metadata.icc.clear();
+    bytes = attach_metadata(std::move(bytes), *format, metadata);
+  }
   write_file_atomically(output, bytes, recipe.output_record(*format));
   image.outcome.output_bytes = bytes.size();
   image.outcome.output_size = image.pixels.size();

@@ -12,6 +12,8 @@
 #include <vector>
 
 #include "forkpool/images/codec.hpp"
+#include "forkpool/images/colour.hpp"
+#include "forkpool/images/metadata.hpp"
 #include "forkpool/images/op.hpp"
 
 namespace forkpool::images {
@@ -22,6 +24,8 @@ struct ImageRecipe {
   std::vector<std::string> ops;             // op texts, in order ("resize=800x600>")
   int quality = 90;                         // JPEG and WebP
   std::uint64_t max_pixels = 200'000'000;   // larger images are refused before decoding
+  Colorspace colorspace = Colorspace::keep;  // what becomes of an input's ICC profile
+  bool strip = false;                       // true: outputs carry no metadata at all
 
   [[nodiscard]] std::vector<std::byte> serialize() const;
   static ImageRecipe deserialize(std::span<const std::byte> bytes);  // throws std::runtime_error
@@ -51,6 +55,8 @@ struct ImageOutcome {
 struct LoadedImage {
   cv::Mat pixels;
   std::size_t next_op = 0;  // 1 when decoding already did the chain's leading resize
+  ImageMetadata metadata;   // the input's, for the output (empty with --strip)
+  bool converted_to_srgb = false;  // the pixels were converted from the input's profile
   ImageOutcome outcome;
 };
 
@@ -59,15 +65,20 @@ struct LoadedImage {
 // 1 otherwise.
 int jpeg_reduction_for(const ImageHeader& header, const OpChain& chain);
 
-// Reads and decodes `input`. Throws ImageError for bad input (empty, truncated, not an image,
-// too many pixels), with a reason and no path.
+// Reads and decodes `input`, and reads its metadata unless the recipe strips it (the ICC
+// profile is read for --colorspace srgb all the same). With --colorspace srgb, pixels that
+// the input's profile describes are converted to sRGB (after the leading resize, if decoding
+// did it) and the profile is dropped. Throws ImageError for bad input (empty, truncated, not
+// an image, too many pixels, metadata exiv2 cannot parse), with a reason and no path.
 LoadedImage load_image(const std::filesystem::path& input, const OpChain& chain,
                        const ImageRecipe& recipe);
 
 // Runs the rest of the chain.
 void transform_image(LoadedImage& image, const OpChain& chain);
 
-// Encodes in the format `output`'s extension names and writes it atomically.
+// Encodes in the format `output`'s extension names, adds the input's metadata made true of
+// the output (metadata_for_output; an ICC profile only where it describes the output's
+// channels: a `gray` op's output drops an RGB profile) and writes it atomically.
 void save_image(LoadedImage& image, const std::filesystem::path& output, const ImageRecipe& recipe);
 
 // All three. Thread: any; the chain is shared read-only.

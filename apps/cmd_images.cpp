@@ -254,8 +254,11 @@ void setup(CLI::App& root, CommandRunner& chosen) {
   cmd->footer(
       "Inputs are files and folders (-r: subfolders too; hidden names and symlinked folders "
       "are passed over in folders), filtered by --include/--exclude, plus any --files-from "
-      "lists. Outputs keep each input's relative path and name (or follow -o PATTERN / "
-      "--suffix; --in-place replaces the inputs), and record the recipe that made them "
+      "lists. Outputs keep each input's relative path and name, or follow -o PATTERN: {dir} "
+      "the input's folder relative to its input folder, {stem} its name without the extension, "
+      "{ext} the output's extension ({{ and }} are braces), default {dir}/{stem}.{ext}; "
+      "--suffix _S is {dir}/{stem}_S.{ext}; --in-place replaces the inputs. Outputs record the "
+      "recipe that made them "
       "(extended attribute user.forkpool.recipe). A re-run skips an output made by the same "
       "recipe and not older than its input, redoes the others, and keeps one that records no "
       "recipe; --overwrite redoes all. Exit codes: 0 all done, "
@@ -290,9 +293,8 @@ void setup(CLI::App& root, CommandRunner& chosen) {
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   cmd->add_flag("--hidden", flags->hidden, "Also take hidden files and folders (.name) found in input folders");
   cmd->add_option("-o,--output", flags->output_pattern,
-                  "Each output's path in the output folder: {dir} the input's relative folder, "
-                  "{stem} its name without extension, {ext} the output extension "
-                  "(default {dir}/{stem}.{ext})")
+                  "Each output's path in the output folder, made of the placeholders dir, stem "
+                  "and ext in braces (see below; default: the input's relative path)")
       ->type_name("PATTERN");
   cmd->add_option("--suffix", flags->suffix, "Add TEXT to each output's name: a.jpg -> a_TEXT.jpg with --suffix _TEXT")
       ->type_name("TEXT");

@@ -127,6 +127,10 @@ std::string images_json(const images::ImageBatch& batch, const images::ImageBatc
   nlohmann::json inputs = nlohmann::json::array();
   for (const auto& path : batch.settings.inputs.paths) inputs.push_back(path.native());
   nlohmann::json json{
+      // As before there were several: the one input folder (or file), when one alone is named.
+      {"input_dir", batch.settings.inputs.paths.size() == 1 && batch.settings.inputs.listed.empty()
+                        ? nlohmann::json(batch.settings.inputs.paths.front().native())
+                        : nlohmann::json(nullptr)},
       {"inputs", inputs},
       {"listed_inputs", batch.settings.inputs.listed.size()},
       {"output_dir", batch.settings.in_place ? nlohmann::json(nullptr)

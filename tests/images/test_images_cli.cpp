@@ -583,8 +583,13 @@ TEST_F(ImagesCliTest, AnOutputPatternOrSuffixNamesTheOutputsAndARerunResumes) {
   make_mixed_inputs(dir / "in");
   const std::string in = (dir / "in").native(), out = (dir / "out").native();
   auto r = forkpool_images({in, out, "-r", "--op", "resize=50%", "-o", "small/{dir}/tn_{stem}.{ext}",
-                            "--format", "webp"});
+                            "--format", "webp", "--json", (dir / "r.json").native()});
   ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto json = nlohmann::json::parse(read_bytes(dir / "r.json"));
+  EXPECT_EQ(json["input_dir"], in);
+  EXPECT_EQ(json["inputs"], nlohmann::json::array({in}));
+  EXPECT_EQ(json["output_pattern"], "small/{dir}/tn_{stem}.{ext}");
+  EXPECT_EQ(json["in_place"], false);
   EXPECT_EQ(decode(dir / "out" / "small" / "trip" / "day1" / "tn_e.webp").size(), cv::Size(100, 50));
   EXPECT_TRUE(fs::exists(dir / "out" / "small" / "tn_alpha.webp"));
   EXPECT_EQ(files_under(dir / "out").size(), 7u);

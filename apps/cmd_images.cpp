@@ -1,5 +1,8 @@
 // `forkpool images IN OUT --op ...`: batch-process a folder of images.
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <fmt/core.h>
 
 #include <algorithm>
@@ -10,6 +13,9 @@
 
 #include "cli.hpp"
 #include "forkpool/images/batch.hpp"
+#include "forkpool/images/files.hpp"
+#include "forkpool/ipc/sys_call.hpp"
+#include "forkpool/ipc/unique_fd.hpp"
 #include "images_report.hpp"
 #include "job_timeout.hpp"
 #include "output_files.hpp"
@@ -20,8 +26,7 @@ namespace forkpool::cli {
 namespace {
 
 struct ImagesFlags {
-  std::string input_dir;
-  std::string output_dir;
+  std::vector<std::string> paths;  // inputs, then the output folder (no folder with --in-place)
   std::vector<std::string> ops;
   bool recursive = false;
   std::string format;
@@ -34,26 +39,121 @@ struct ImagesFlags {
   bool dry_run = false;
   std::string colorspace = "keep";
   bool strip = false;
+  // Inputs and output naming.
+  std::string files_from;
+  bool null_separated = false;
+  std::vector<std::string> include;
+  std::vector<std::string> exclude;
+  bool hidden = false;
+  std::string output_pattern;
+  std::string suffix;
+  bool in_place = false;
+  std::string stray_word;  // see word_after_an_op
   CommonFlags common;
 };
+
+// `IN OUT --op gray invert` once ran `invert` alone; with `IN... OUT` it would make `invert`
+// the output folder. So a word that comes right after an --op's value, apart from the other
+// paths, is refused as a second op was: the paths go together (before, after or among the
+// options, but not split by an --op). Returns that word, or "".
+std::string word_after_an_op(const CLI::App& cmd, const std::vector<std::string>& paths) {
+  const CLI::Option* positional = cmd.get_option_no_throw("paths");
+  const CLI::Option* op = cmd.get_option_no_throw("--op");
+  const auto& order = cmd.parse_order();
+  std::size_t index = 0;
+  bool seen_paths = false;
+  for (std::size_t i = 0; i < order.size(); ++i) {
+    if (order[i] != positional) continue;
+    if (seen_paths && i > 0 && order[i - 1] == op && index < paths.size()) return paths[index];
+    seen_paths = true;
+    ++index;
+  }
+  return {};
+}
 
 // 10^11 pixels: 400 GB to decode, far past any image OpenCV reads (2^30 pixels unless
 // OPENCV_IO_MAX_IMAGE_PIXELS raises it). A bound keeps the pixel count and the default job
 // timeout derived from it in range.
 constexpr double kMaxMegapixels = 100000;
 
+// All of the file at `path`, or of stdin for "-": a pipe (`<(find ...)`) as well as a file.
+std::string read_list(const std::string& path) {
+  ipc::UniqueFd opened;
+  int fd = STDIN_FILENO;
+  if (path != "-") {
+    auto r = ipc::sys_call("open", path, [&] { return ::open(path.c_str(), O_RDONLY | O_CLOEXEC); });
+    if (!r) throw InputError("--files-from: cannot read " + r.error().message());
+    opened = ipc::UniqueFd(*r);
+    fd = opened.get();
+  }
+  std::string text;
+  char buffer[65536];
+  for (;;) {
+    auto n = ipc::sys_call("read", path == "-" ? "stdin" : path,
+                           [&] { return ::read(fd, buffer, sizeof buffer); });
+    if (!n) throw InputError("--files-from: cannot read " + n.error().message());
+    if (*n == 0) return text;
+    text.append(buffer, static_cast<std::size_t>(*n));
+  }
+}
+
+// Where the inputs and outputs are: `IN... OUT`, or `IN...` with --in-place; --suffix is the
+// output pattern "{dir}/{stem}SUFFIX.{ext}".
+void apply_inputs_and_outputs(const ImagesFlags& f, images::ImageBatchSettings& s) {
+  if (!f.stray_word.empty())
+    throw InputError(fmt::format(
+        "'{}' follows an --op apart from the other paths: one op per --op (--op A --op B), and the "
+        "inputs and output folder together (forkpool images IN... OUT --op OP)",
+        f.stray_word));
+  std::vector<std::string> inputs = f.paths;
+  if (!f.in_place) {
+    if (inputs.empty() || (inputs.size() == 1 && f.files_from.empty()))
+      throw InputError(
+          "images needs inputs and an output folder: forkpool images IN... OUT --op OP (or "
+          "--in-place)");
+    s.output_dir = inputs.back();
+    inputs.pop_back();
+  } else if (inputs.empty() && f.files_from.empty()) {
+    throw InputError("images needs inputs: forkpool images IN... --in-place --op OP");
+  }
+  for (auto& path : inputs) s.inputs.paths.emplace_back(std::move(path));
+  if (f.null_separated && f.files_from.empty()) throw InputError("-0 (--null) is for --files-from");
+  if (!f.files_from.empty()) {
+    try {
+      s.inputs.listed = images::parse_path_list(read_list(f.files_from), f.null_separated);
+    } catch (const std::invalid_argument& e) {
+      throw InputError(fmt::format("--files-from {}: {}", f.files_from, e.what()));
+    }
+    if (s.inputs.listed.empty() && s.inputs.paths.empty())
+      throw InputError(fmt::format("--files-from {}: the list names no file", f.files_from));
+  }
+  s.inputs.include = f.include;
+  s.inputs.exclude = f.exclude;
+  s.inputs.hidden = f.hidden;
+  s.in_place = f.in_place;
+  if (!f.suffix.empty()) {
+    if (!f.output_pattern.empty()) throw InputError("give -o PATTERN or --suffix, not both");
+    if (f.suffix.find('/') != std::string::npos) throw InputError("--suffix is part of a file name: no '/'");
+    std::string escaped;
+    for (char c : f.suffix) {
+      escaped += c;
+      if (c == '{' || c == '}') escaped += c;
+    }
+    s.output_pattern = "{dir}/{stem}" + escaped + ".{ext}";
+  } else {
+    s.output_pattern = f.output_pattern;
+  }
+}
+
 images::ImageBatchSettings settings_from(const ImagesFlags& f) {
-  if (f.input_dir.empty() || f.output_dir.empty())
-    throw InputError("images needs an input and an output folder: forkpool images IN OUT --op OP");
   images::ImageBatchSettings s;
-  s.input_dir = f.input_dir;
-  s.output_dir = f.output_dir;
+  apply_inputs_and_outputs(f, s);
   s.recipe.ops = f.ops;
   s.recipe.quality = f.quality;
   s.recipe.max_pixels = static_cast<std::uint64_t>(f.max_megapixels * 1e6);
   s.recipe.colorspace = *images::colorspace_from_name(f.colorspace);  // IsMember checked it
   s.recipe.strip = f.strip;
-  s.recursive = f.recursive;
+  s.inputs.recursive = f.recursive;
   s.overwrite = f.overwrite;
   s.output_inside_input = f.output_inside_input;
   if (!f.format.empty()) {
@@ -117,8 +217,8 @@ int run_images(const ImagesFlags& flags) {
   const bool quiet = flags.common.quiet || outputs.uses_stdout();
   const std::size_t pending = batch.count(images::ItemStatus::pending);
   if (batch.items.empty() && !flags.common.quiet)
-    fmt::print(stderr, "forkpool: no images (jpg, jpeg, png, webp, tif, tiff) in '{}'{}\n",
-               flags.input_dir, flags.recursive ? "" : " (use -r to include subfolders)");
+    fmt::print(stderr, "forkpool: no images (jpg, jpeg, png, webp, tif, tiff) in the inputs{}\n",
+               flags.recursive ? "" : " (use -r to include subfolders)");
 
   ProgressBar progress("images", pending, "images", !flags.common.quiet && stderr_is_terminal());
   // Each item is told of as it ends, not at the end of the batch: a log (or a person watching a
@@ -154,17 +254,57 @@ int run_images(const ImagesFlags& flags) {
 void setup(CLI::App& root, CommandRunner& chosen) {
   auto flags = std::make_shared<ImagesFlags>();
   CLI::App* cmd = root.add_subcommand(
-      "images", "Batch-process a folder of images: resize, crop, blur, edges, denoise, ...");
+      "images", "Batch-process images, files or folders of them: resize, crop, blur, edges, denoise, ...");
   cmd->footer(
-      "Outputs keep each input's relative path and name, and record the recipe that made them "
+      "Inputs are files and folders (-r: subfolders too; hidden names and symlinked folders "
+      "are passed over in folders), filtered by --include/--exclude, plus any --files-from "
+      "lists. Outputs keep each input's relative path and name, or follow -o PATTERN: {dir} "
+      "the input's folder relative to its input folder, {stem} its name without the extension, "
+      "{ext} the output's extension ({{ and }} are braces), default {dir}/{stem}.{ext}; "
+      "--suffix _S is {dir}/{stem}_S.{ext}; --in-place replaces the inputs. Outputs record the "
+      "recipe that made them "
       "(extended attribute user.forkpool.recipe). A re-run skips an output made by the same "
       "recipe and not older than its input, redoes the others, and keeps one that records no "
       "recipe; --overwrite redoes all. Exit codes: 0 all done, "
       "1 bad usage (nothing done), 2 some images failed (each named) or the report could not "
       "be written, 130 interrupted.\n"
-      "Example: forkpool images photos small --op 'resize=1024x1024>' --format jpg --quality 85");
-  cmd->add_option("input", flags->input_dir, "Folder of images (jpg, png, webp, tiff)");
-  cmd->add_option("output", flags->output_dir, "Folder for the results (created if missing)");
+      "Example: forkpool images photos small --op 'resize=1024x1024>' --format jpg --quality 85\n"
+      "         find photos -name '*.jpg' -print0 | forkpool images --files-from - -0 small "
+      "-o '{dir}/{stem}_small.{ext}' --op 'resize=1024x1024>'");
+  // Inputs and output naming (one block: other options go elsewhere).
+  cmd->add_option("paths", flags->paths,
+                  "Image files and folders (jpg, png, webp, tiff), then the output folder (created "
+                  "if missing; none with --in-place)")
+      ->type_name("PATH");
+  cmd->add_option("--files-from", flags->files_from,
+                  "Also take the files (or folders) listed in FILE, one per line; - is stdin. A "
+                  "relative path keeps its folder in the output tree")
+      ->type_name("FILE");
+  cmd->add_flag("-0,--null", flags->null_separated,
+                "The --files-from list is separated by NUL bytes (find -print0)");
+  cmd->add_option("--include", flags->include,
+                  "Take only files matching GLOB: on the name, or on the path relative to its "
+                  "input folder when GLOB has a '/' (repeatable)")
+      ->type_name("GLOB")
+      ->expected(1)
+      ->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  cmd->add_option("--exclude", flags->exclude,
+                  "Leave out files, and folders not to walk, matching GLOB (as --include; repeatable)")
+      ->type_name("GLOB")
+      ->expected(1)
+      ->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  cmd->add_flag("--hidden", flags->hidden, "Also take hidden files and folders (.name) found in input folders");
+  cmd->add_option("-o,--output", flags->output_pattern,
+                  "Each output's path in the output folder, made of the placeholders dir, stem "
+                  "and ext in braces (see below; default: the input's relative path)")
+      ->type_name("PATTERN");
+  cmd->add_option("--suffix", flags->suffix, "Add TEXT to each output's name: a.jpg -> a_TEXT.jpg with --suffix _TEXT")
+      ->type_name("TEXT");
+  cmd->add_flag("--in-place", flags->in_place,
+                "Replace each input with its output (atomically: the original stays whole if "
+                "anything fails); no output folder");
   cmd->add_option("--op", flags->ops, "An op, e.g. resize=800x600, blur=2, gray (repeatable; see --list-ops)")
       ->type_name("OP")
       // One op per --op: the words after it are the input and output folders, not more ops.
@@ -209,7 +349,10 @@ void setup(CLI::App& root, CommandRunner& chosen) {
                 "Print what would be done with each input (input -> output, or skipped and why) "
                 "and do nothing");
   add_common_flags(*cmd, flags->common);
-  cmd->callback([flags, &chosen] { chosen = [flags] { return run_images(*flags); }; });
+  cmd->callback([flags, &chosen, cmd] {
+    flags->stray_word = word_after_an_op(*cmd, flags->paths);
+    chosen = [flags] { return run_images(*flags); };
+  });
 }
 
 const bool registered = register_command(&setup);

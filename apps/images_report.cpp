@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <map>
 
+#include "forkpool/images/output_name.hpp"
 #include "output_files.hpp"
 #include "report_header.hpp"
 
@@ -121,9 +122,24 @@ std::string images_json(const images::ImageBatch& batch, const images::ImageBatc
   const auto redone = std::ranges::count_if(report.items, [](const images::ImageItem& i) {
     return i.status == ItemStatus::done && is_redo(i.existing);
   });
+  // The paths named on the command line; those read from --files-from are counted (each is
+  // an item below).
+  nlohmann::json inputs = nlohmann::json::array();
+  for (const auto& path : batch.settings.inputs.paths) inputs.push_back(path.native());
   nlohmann::json json{
-      {"input_dir", batch.settings.input_dir.native()},
-      {"output_dir", batch.settings.output_dir.native()},
+      // As before there were several: the one input folder (or file), when one alone is named.
+      {"input_dir", batch.settings.inputs.paths.size() == 1 && batch.settings.inputs.listed.empty()
+                        ? nlohmann::json(batch.settings.inputs.paths.front().native())
+                        : nlohmann::json(nullptr)},
+      {"inputs", inputs},
+      {"listed_inputs", batch.settings.inputs.listed.size()},
+      {"output_dir", batch.settings.in_place ? nlohmann::json(nullptr)
+                                             : nlohmann::json(batch.settings.output_dir.native())},
+      {"output_pattern", batch.settings.in_place ? nlohmann::json(nullptr)
+                                                 : nlohmann::json(batch.settings.output_pattern.empty()
+                                                       ? std::string(images::OutputPattern::kDefault)
+                                                       : batch.settings.output_pattern)},
+      {"in_place", batch.settings.in_place},
       {"ops", batch.settings.recipe.ops},
       {"quality", batch.settings.recipe.quality},
       {"colorspace", images::to_string(batch.settings.recipe.colorspace)},

@@ -195,6 +195,17 @@ Result<OutputFile> OutputFile::open(const fs::path& path, OutputOptions options)
       return std::unexpected(r.error());
     }
     if (st.st_nlink == 0) continue;
+    // A file replaced keeps its permissions (a private photo stays private, --in-place most of
+    // all), as an editor's save keeps them; a new one has the umask's.
+    if (file.target_.kind == OutputKind::replace) {
+      struct stat old {};
+      if (::stat(file.target_.path.c_str(), &old) == 0 && (old.st_mode & 07777) != (st.st_mode & 07777))
+        if (auto r = sys_call("fchmod", temp->native(), [&] { return ::fchmod(owned.get(), old.st_mode & 0777); });
+            !r) {
+          ::unlink(temp->c_str());
+          return std::unexpected(r.error());
+        }
+    }
     file.fd_ = std::move(owned);
     file.temp_ = std::move(*temp);
     return file;

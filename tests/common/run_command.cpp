@@ -27,6 +27,11 @@ CommandOutcome run_command(const std::vector<std::string>& argv, std::chrono::se
     ::close(out_pipe[0]);
     out_pipe[0] = -1;
   }
+  int in_pipe[2] = {-1, -1};
+  if (options.stdin_data && ::pipe2(in_pipe, O_CLOEXEC) != 0) {
+    ADD_FAILURE() << "pipe2 failed";
+    return outcome;
+  }
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   sigset_t none, all;
@@ -39,6 +44,7 @@ CommandOutcome run_command(const std::vector<std::string>& argv, std::chrono::se
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, out_pipe[1], STDOUT_FILENO);
   posix_spawn_file_actions_adddup2(&actions, err_pipe[1], STDERR_FILENO);
+  if (in_pipe[0] >= 0) posix_spawn_file_actions_adddup2(&actions, in_pipe[0], STDIN_FILENO);
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
@@ -48,7 +54,14 @@ CommandOutcome run_command(const std::vector<std::string>& argv, std::chrono::se
   posix_spawnattr_destroy(&attr);
   ::close(out_pipe[1]);
   ::close(err_pipe[1]);
+  if (in_pipe[0] >= 0) {
+    ::close(in_pipe[0]);
+    // Non-blocking, fed from the poll loop: a list larger than the pipe must not deadlock
+    // against a program that writes before it has read all of it.
+    ::fcntl(in_pipe[1], F_SETFL, O_NONBLOCK);
+  }
   if (rc != 0) {
+    if (in_pipe[1] >= 0) ::close(in_pipe[1]);
     if (out_pipe[0] >= 0) ::close(out_pipe[0]);
     ::close(err_pipe[0]);
     ADD_FAILURE() << "posix_spawn(" << argv[0] << ") failed: " << rc;
@@ -56,13 +69,30 @@ CommandOutcome run_command(const std::vector<std::string>& argv, std::chrono::se
   }
 
   auto give_up = std::chrono::steady_clock::now() + limit;
-  pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
+  pollfd fds[3] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}, {in_pipe[1], POLLOUT, 0}};
   std::string* sinks[2] = {&outcome.out, &outcome.err};
   int open_count = out_pipe[0] >= 0 ? 2 : 1;
+  std::size_t fed = 0;
+  auto stop_feeding = [&] {
+    ::close(fds[2].fd);
+    fds[2].fd = -1;
+  };
+  if (fds[2].fd >= 0 && options.stdin_data->empty()) stop_feeding();
+  // A program that exits before reading all of its stdin must fail its test, not kill it.
+  struct sigaction ignore {}, saved {};
+  ignore.sa_handler = SIG_IGN;
+  if (fds[2].fd >= 0) ::sigaction(SIGPIPE, &ignore, &saved);
+  const bool restore_sigpipe = fds[2].fd >= 0;
   bool killed = false;
   while (open_count > 0) {
-    int r = ::poll(fds, 2, 200);
+    int r = ::poll(fds, 3, 200);
     if (r < 0 && errno != EINTR) break;
+    if (fds[2].fd >= 0 && (fds[2].revents & (POLLOUT | POLLERR | POLLHUP))) {
+      const std::string& data = *options.stdin_data;
+      ssize_t n = ::write(fds[2].fd, data.data() + fed, data.size() - fed);
+      if (n > 0) fed += static_cast<std::size_t>(n);
+      if ((n < 0 && errno != EAGAIN && errno != EINTR) || fed == data.size()) stop_feeding();
+    }
     for (int i = 0; i < 2; ++i) {
       if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP))) continue;
       char buf[65536];
@@ -83,6 +113,7 @@ CommandOutcome run_command(const std::vector<std::string>& argv, std::chrono::se
   }
   for (auto& f : fds)
     if (f.fd >= 0) ::close(f.fd);
+  if (restore_sigpipe) ::sigaction(SIGPIPE, &saved, nullptr);
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }

@@ -4,6 +4,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,9 @@ struct CommandOptions {
   // Its stdout is a pipe whose reader has already gone (`forkpool ... | head -c0`): every write
   // there raises SIGPIPE or fails with EPIPE. `out` stays empty.
   bool stdout_reader_gone = false;
+  // Written to its stdin (a pipe, closed after the last byte), when set; otherwise stdin is
+  // this test's own.
+  std::optional<std::string> stdin_data = std::nullopt;
 };
 
 // Runs argv[0] with the arguments (no shell), waits for it, and returns its outcome. Kills it

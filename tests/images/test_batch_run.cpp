@@ -38,7 +38,7 @@ TEST_F(BatchRunTest, EveryBackendWritesTheSameBytesAndReportsOnTheCallingThread)
                              std::string(ipc::to_string(config.transport));
     SCOPED_TRACE(name);
     ImageBatchSettings settings;
-    settings.input_dir = dir / "in";
+    settings.inputs.paths = {dir / "in"};
     settings.output_dir = dir / ("out_" + name);
     settings.recipe.ops = {"resize=32x32", "blur=1", "equalize"};
     ImageBatch batch = plan_image_batch(settings);

@@ -411,7 +411,7 @@ TEST_F(ImagesCliTest, UsageErrorsGetOneLineAndExitOne) {
       {{(dir / "in").native(), (dir / "out").native()}, "no --op given"},
       {{(dir / "nope").native(), (dir / "out").native(), "--op", "gray"}, "does not exist"},
       {{(dir / "in").native(), (dir / "out").native(), "--op", "gray", "--format", "gif"}, "unknown --format"},
-      {{(dir / "in").native(), "--op", "gray"}, "needs an input and an output folder"},
+      {{(dir / "in").native(), "--op", "gray"}, "needs inputs and an output folder"},
       // A huge limit once overflowed the default job timeout derived from it: every job timed out.
       {{(dir / "in").native(), (dir / "out").native(), "--op", "gray", "--max-megapixels", "1e12"},
        "--max-megapixels: '1e12' is not a number of megapixels above 0 and up to 100000"},
@@ -419,7 +419,7 @@ TEST_F(ImagesCliTest, UsageErrorsGetOneLineAndExitOne) {
        "is not a number of megapixels"},
       // One op per --op: a second word is not silently another op (it once ran only `invert`).
       {{(dir / "in").native(), (dir / "out").native(), "--op", "gray", "invert"},
-       "The following argument was not expected: invert"},
+       "'invert' follows an --op apart from the other paths: one op per --op"},
   };
   for (const auto& c : cases) {
     auto r = forkpool_images(c.args);
@@ -493,6 +493,194 @@ TEST_P(ImagesInterruptTest, CtrlCLeavesOnlyWholeOutputsAndARerunResumes) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, ImagesInterruptTest, ::testing::Values("processes", "threads", "serial"));
+
+// --- Inputs: files and folders, filters, lists; outputs: patterns, suffix, in place ---
+
+// `forkpool images ARGS...` run in the folder `cwd`, through sh (run_command takes no folder).
+CommandOutcome forkpool_images_in(const fs::path& cwd, std::vector<std::string> args,
+                                  CommandOptions options = {}) {
+  args.insert(args.begin(), {"/bin/sh", "-c", "cd \"$0\" && exec \"$@\"", cwd.native(),
+                             FORKPOOL_BINARY, "images"});
+  return run_command(args, std::chrono::seconds(120), std::move(options));
+}
+
+TEST_F(ImagesCliTest, FilesAndFoldersMixWithIncludeAndExclude) {
+  TempDir dir;
+  make_mixed_inputs(dir / "in");
+  write_image(dir / "loose" / "z.png", synthetic_image(30, 20, 3, 7));
+  write_image(dir / "loose" / ".h.jpg", synthetic_image(30, 20, 3, 8));
+  auto r = forkpool_images({(dir / "in").native(), (dir / "loose" / "z.png").native(),
+                            (dir / "loose" / ".h.jpg").native(), "-r", "--include", "*.jpg",
+                            "--include", "*.png", "--exclude", "day1", "--exclude", "big.*",
+                            (dir / "out").native(), "--op", "gray"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // Named files are taken whatever their name (.h.jpg); --exclude day1 keeps trip/ out.
+  EXPECT_EQ(files_under(dir / "out"),
+            (std::vector<std::string>{".h.jpg", "a.jpg", "alpha.png", "coffee_exif6.jpg", "z.png"}));
+  // A named file that is not an image name, or is missing, is bad usage: nothing done.
+  write_bytes(dir / "notes.txt", "x");
+  r = forkpool_images({(dir / "notes.txt").native(), (dir / "out2").native(), "--op", "gray"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("is not named as an image"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(dir / "out2"));
+}
+
+TEST_F(ImagesCliTest, FilesFromStdinWithNulSeparators) {
+  TempDir dir;
+  make_mixed_inputs(dir / "in");
+  // A name with a newline in it: only a NUL-separated list can carry it.
+  write_image(dir / "in" / "two\nlines.jpg", synthetic_image(40, 30, 3, 9));
+  CommandOptions options;
+  options.stdin_data = std::string("in/a.jpg\0in/trip/day1/e.jpg\0", 29) +
+                       (dir / "in" / "two\nlines.jpg").native() + '\0' + "in/alpha.png";
+  auto r = forkpool_images_in(dir.path(), {"--files-from", "-", "-0", "out", "--op", "gray"}, options);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // Relative paths keep their folders; an absolute one lands at the top.
+  EXPECT_EQ(files_under(dir / "out"), (std::vector<std::string>{"in/a.jpg", "in/alpha.png",
+                                                                "in/trip/day1/e.jpg", "two\nlines.jpg"}));
+  EXPECT_EQ(decode(dir / "out" / "two\nlines.jpg").channels(), 1);
+  // The same list read as lines runs the names together: refused, nothing done.
+  r = forkpool_images_in(dir.path(), {"--files-from", "-", "out3", "--op", "gray"}, options);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("read it with -0"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(dir / "out3"));
+  // Newline-separated from a file.
+  write_bytes(dir / "list", "in/c.webp\n\nin/d.tiff\n");
+  r = forkpool_images_in(dir.path(), {"out4", "--files-from", "list", "--op", "gray"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(files_under(dir / "out4"), (std::vector<std::string>{"in/c.webp", "in/d.tiff"}));
+}
+
+TEST_F(ImagesCliTest, TwoInputsWithOneOutputAreRefusedBeforeAnyWork) {
+  TempDir dir;
+  write_image(dir / "in" / "a.png", synthetic_image(40, 30, 3, 1));
+  write_image(dir / "in" / "a.jpg", synthetic_image(40, 30, 3, 2));
+  write_image(dir / "in" / "b.jpg", synthetic_image(40, 30, 3, 3));
+  auto r = forkpool_images({(dir / "in").native(), (dir / "out").native(), "--op", "gray", "--format", "jpg"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find((dir / "in" / "a.jpg").native() + " and " + (dir / "in" / "a.png").native() +
+                       " would both be written to " + (dir / "out" / "a.jpg").native()),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_FALSE(fs::exists(dir / "out"));
+  // The same name in two input folders, too.
+  write_image(dir / "other" / "b.jpg", synthetic_image(40, 30, 3, 4));
+  r = forkpool_images({(dir / "in").native(), (dir / "other").native(), (dir / "out").native(), "--op", "gray"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("would both be written to " + (dir / "out" / "b.jpg").native()), std::string::npos) << r.err;
+  // A pattern that tells them apart: done.
+  r = forkpool_images({(dir / "in").native(), (dir / "out").native(), "--op", "gray", "--format", "jpg",
+                       "-o", "{stem}-from-{ext}.jpg"});
+  EXPECT_EQ(r.exit_code, 1);  // {ext} is --format's extension: still one name
+  r = forkpool_images({(dir / "in").native(), (dir / "out").native(), "--op", "gray", "-o", "{stem}_{ext}.jpg"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(files_under(dir / "out"), (std::vector<std::string>{"a_jpg.jpg", "a_png.jpg", "b_jpg.jpg"}));
+}
+
+TEST_F(ImagesCliTest, AnOutputPatternOrSuffixNamesTheOutputsAndARerunResumes) {
+  TempDir dir;
+  make_mixed_inputs(dir / "in");
+  const std::string in = (dir / "in").native(), out = (dir / "out").native();
+  auto r = forkpool_images({in, out, "-r", "--op", "resize=50%", "-o", "small/{dir}/tn_{stem}.{ext}",
+                            "--format", "webp", "--json", (dir / "r.json").native()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto json = nlohmann::json::parse(read_bytes(dir / "r.json"));
+  EXPECT_EQ(json["input_dir"], in);
+  EXPECT_EQ(json["inputs"], nlohmann::json::array({in}));
+  EXPECT_EQ(json["output_pattern"], "small/{dir}/tn_{stem}.{ext}");
+  EXPECT_EQ(json["in_place"], false);
+  EXPECT_EQ(decode(dir / "out" / "small" / "trip" / "day1" / "tn_e.webp").size(), cv::Size(100, 50));
+  EXPECT_TRUE(fs::exists(dir / "out" / "small" / "tn_alpha.webp"));
+  EXPECT_EQ(files_under(dir / "out").size(), 7u);
+  r = forkpool_images({in, out, "--op", "gray", "--suffix", "_gray"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(decode(dir / "out" / "a_gray.jpg").channels(), 1);
+  EXPECT_TRUE(fs::exists(dir / "out" / "d_gray.tiff"));
+  if (user_xattrs_work(dir / "probe")) {
+    r = forkpool_images({in, out, "--op", "gray", "--suffix", "_gray"});
+    EXPECT_NE(r.out.find("0 done, 6 skipped"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("6 up to date"), std::string::npos) << r.out;
+  }
+  r = forkpool_images({in, out, "--op", "gray", "-o", "{dir}/../{stem}.{ext}"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("leaves the output folder"), std::string::npos) << r.err;
+  r = forkpool_images({in, out, "--op", "gray", "-o", "{stem}.{ext}", "--suffix", "x"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("not both"), std::string::npos) << r.err;
+}
+
+TEST_F(ImagesCliTest, InPlaceReplacesEachInputAndARerunDoesNotApplyItTwice) {
+  TempDir dir;
+  make_mixed_inputs(dir / "in");
+  ::chmod((dir / "in" / "a.jpg").c_str(), 0640);
+  auto r = forkpool_images({(dir / "in").native(), "-r", "--in-place", "--op", "resize=50%"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("7 done, 0 skipped, 0 failed"), std::string::npos) << r.out;
+  EXPECT_EQ(decode(dir / "in" / "a.jpg").size(), cv::Size(80, 60));
+  EXPECT_EQ(decode(dir / "in" / "trip" / "day1" / "e.jpg").size(), cv::Size(100, 50));
+  EXPECT_EQ(files_under(dir / "in").size(), 7u);
+  struct stat st {};
+  ASSERT_EQ(::stat((dir / "in" / "a.jpg").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0640u);  // the replaced file keeps its permissions
+  if (user_xattrs_work(dir / "probe")) {
+    r = forkpool_images({(dir / "in").native(), "-r", "--in-place", "--op", "resize=50%"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find("0 done, 7 skipped"), std::string::npos) << r.out;
+    EXPECT_EQ(decode(dir / "in" / "a.jpg").size(), cv::Size(80, 60));
+    r = forkpool_images({(dir / "in" / "a.jpg").native(), "--in-place", "--op", "resize=50%", "--overwrite"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(decode(dir / "in" / "a.jpg").size(), cv::Size(40, 30));
+  }
+  r = forkpool_images({(dir / "in").native(), (dir / "out").native(), "--in-place", "--op", "gray"});
+  EXPECT_EQ(r.exit_code, 1);
+  // With --in-place every path is an input: here one that does not exist.
+  EXPECT_NE(r.err.find("input '" + (dir / "out").native() + "' does not exist"), std::string::npos) << r.err;
+}
+
+TEST_F(ImagesCliTest, InPlaceInterruptedByCtrlCLeavesEveryOriginalWhole) {
+  TempDir dir;
+  constexpr int kImages = 24;  // denoise makes each take tens of ms: time to interrupt
+  std::map<std::string, std::string> originals;
+  for (int i = 0; i < kImages; ++i) {
+    write_image(dir / "in" / fmt_name(i), synthetic_image(160, 120, 3, i));
+    originals[fmt_name(i)] = read_bytes(dir / "in" / fmt_name(i));
+  }
+  const std::vector<std::string> args{FORKPOOL_BINARY, "images", (dir / "in").native(), "--in-place",
+                                      "--op", "denoise", "--op", "resize=50%", "-j", "2"};
+  pid_t pid = spawn_quiet(args);
+  ASSERT_GT(pid, 0);
+  // Interrupt once the batch is under way: after the first file is replaced.
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  auto replaced = [&] {
+    std::size_t n = 0;
+    for (const auto& [name, bytes] : originals) n += read_bytes(dir / "in" / name) != bytes;
+    return n;
+  };
+  while (replaced() == 0 && std::chrono::steady_clock::now() < give_up)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ::kill(pid, SIGINT);
+  EXPECT_EQ(wait_for(pid, std::chrono::seconds(60)), 130);
+
+  EXPECT_TRUE(temp_files_under(dir / "in").empty());
+  EXPECT_EQ(files_under(dir / "in").size(), static_cast<std::size_t>(kImages));
+  std::size_t done = 0;
+  for (const auto& [name, bytes] : originals) {
+    if (read_bytes(dir / "in" / name) == bytes) continue;  // the original, whole
+    ++done;
+    EXPECT_EQ(decode(dir / "in" / name).size(), cv::Size(80, 60)) << name;  // or the whole output
+  }
+  EXPECT_GT(done, 0u);
+  EXPECT_LT(done, static_cast<std::size_t>(kImages)) << "finished before the interrupt";
+
+  // Where the recipe can be recorded, a re-run does the rest and leaves the done ones alone
+  // (a second resize=50% would make them 40x30).
+  if (!user_xattrs_work(dir / "probe")) return;
+  auto rerun = run_command(args);
+  EXPECT_EQ(rerun.exit_code, 0) << rerun.err;
+  EXPECT_NE(rerun.out.find(std::to_string(done) + " skipped"), std::string::npos) << rerun.out;
+  for (const auto& [name, bytes] : originals) EXPECT_EQ(decode(dir / "in" / name).size(), cv::Size(80, 60)) << name;
+}
 
 TEST_F(ImagesCliTest, ASymlinkInTheOutputTreeIntoTheInputsIsRefusedBeforeAnyWork) {
   TempDir dir;

@@ -102,6 +102,17 @@ class CapturedStdout {
   int saved_ = -1;
 };
 
+TEST_F(OutputFileTest, AReplacedFileKeepsItsPermissions) {
+  TempDir dir;
+  ASSERT_TRUE(ipc::write_output_file(dir / "a.txt", bytes_of("old")));
+  ASSERT_EQ(::chmod((dir / "a.txt").c_str(), 0600), 0);
+  {
+    ScopedUmask mask(022);
+    ASSERT_TRUE(ipc::write_output_file(dir / "a.txt", bytes_of("new")));
+  }
+  EXPECT_EQ(mode_of(dir / "a.txt") & 0777, 0600u);
+}
+
 TEST_F(OutputFileTest, CreatesAFileWithTheUmasksMode) {
   TempDir dir;
   {

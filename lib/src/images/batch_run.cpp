@@ -152,8 +152,12 @@ ImageBatchReport run_image_batch(const ImageBatch& batch, const ExecutorOptions&
   const Executor executor(std::move(exec_options));
   report.workers = executor.workers();
   std::vector<std::size_t> todo;
-  std::set<fs::path> folders{batch.settings.output_dir};
-  std::set<fs::path> output_folders{batch.settings.output_dir};
+  // The output folder is made even when there is nothing to write (--in-place has none).
+  std::set<fs::path> folders, output_folders;
+  if (!batch.settings.output_dir.empty()) {
+    folders.insert(batch.settings.output_dir);
+    output_folders.insert(batch.settings.output_dir);
+  }
   for (std::size_t i = 0; i < report.items.size(); ++i) {
     if (!report.items[i].output.empty()) output_folders.insert(report.items[i].output.parent_path());
     if (report.items[i].status != ItemStatus::pending) continue;

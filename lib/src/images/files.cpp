@@ -70,6 +70,21 @@ std::optional<std::string> read_output_record(const std::filesystem::path& path)
   return *value;
 }
 
+std::vector<std::filesystem::path> parse_path_list(std::string_view text, bool nul) {
+  const char separator = nul ? '\0' : '\n';
+  if (!nul && text.find('\0') != std::string_view::npos)
+    throw std::invalid_argument("the list holds NUL bytes: read it with -0 (--null), as find -print0 writes it");
+  std::vector<std::filesystem::path> paths;
+  while (!text.empty()) {
+    const auto end = text.find(separator);
+    const auto entry = text.substr(0, end);
+    if (!entry.empty()) paths.emplace_back(entry);
+    if (end == std::string_view::npos) break;
+    text.remove_prefix(end + 1);
+  }
+  return paths;
+}
+
 std::size_t remove_stale_temp_files(std::span<const std::filesystem::path> folders) {
   std::size_t removed = 0;
   for (const auto& folder : folders)

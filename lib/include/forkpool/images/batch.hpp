@@ -14,14 +14,37 @@
 
 namespace forkpool::images {
 
-struct ImageBatchSettings {
-  std::filesystem::path input_dir;
-  std::filesystem::path output_dir;
-  ImageRecipe recipe;
+// Which files are a batch's inputs, and the relative path of each (what {dir} of an output
+// pattern and the output tree are made of). Plain value.
+struct ImageInputs {
+  // Files and folders named on the command line. A folder gives the image files in it (below
+  // it with `recursive`), relative to it; a file is taken whatever its name (a hidden one too),
+  // relative to nothing: "trip/a.jpg" is "a.jpg".
+  std::vector<std::filesystem::path> paths;
+  // Paths read from a list (--files-from): the same, but a relative one keeps its folder as
+  // written, "trip/a.jpg" is "trip/a.jpg" (as tar and rsync take a list); an absolute one, or
+  // one with "..", is relative to nothing, as a named one.
+  std::vector<std::filesystem::path> listed;
+  // fnmatch(3) globs, case-sensitive. A pattern with a '/' is matched against the relative
+  // path ('*' crosses '/'), one without against the file name. A file is an input when it
+  // matches an include (or none is given) and no exclude; a folder that matches an exclude is
+  // not walked.
+  std::vector<std::string> include;
+  std::vector<std::string> exclude;
   bool recursive = false;
+  bool hidden = false;  // walk hidden files and folders (".x") too; named ones are always taken
+};
+
+struct ImageBatchSettings {
+  ImageInputs inputs;
+  std::filesystem::path output_dir;  // empty with in_place
+  // Each output's path in output_dir (see OutputPattern); empty: "{dir}/{stem}.{ext}".
+  std::string output_pattern;
+  bool in_place = false;  // each output replaces its input (no output_dir, pattern or format)
+  ImageRecipe recipe;
   std::optional<ImageFormat> format;  // nullopt: each output keeps its input's format
   bool overwrite = false;             // true: every existing output is made again
-  bool output_inside_input = false;   // allow the output folder to be, or be inside, the input
+  bool output_inside_input = false;   // allow the output folder to be, or be inside, an input folder
 };
 
 enum class ItemStatus { pending, done, skipped, failed, cancelled };
@@ -42,7 +65,7 @@ std::string_view to_string(ExistingOutput e) noexcept;  // "up to date", "recipe
 // One input file and what became of it, or a folder of the input tree that could not be
 // listed (failed at planning, with no output). Plain value.
 struct ImageItem {
-  std::filesystem::path relative;  // to the input folder: "trip/img_001.jpg"
+  std::filesystem::path relative;  // to its input folder (see ImageInputs): "trip/img_001.jpg"
   std::filesystem::path input;
   std::filesystem::path output;    // empty for a folder that could not be listed
   ItemStatus status = ItemStatus::pending;
@@ -60,10 +83,14 @@ struct ImageBatch {
 };
 
 // Checks the settings and every output location, and lists the inputs. Throws
-// std::invalid_argument for bad settings: no such input folder or one that cannot be listed,
-// an output folder that cannot be created or written, output inside input, an output that a
-// symlink (or hard link) in the output tree leads into the input folder or onto an input, a
-// bad op, quality out of range. An existing output is skipped when it records the recipe this
+// std::invalid_argument for bad settings: no such input, an input folder that cannot be
+// listed, a named file that is not an image forkpool reads, an output folder that cannot be
+// created or written, output inside input, an output that a symlink (or hard link) in the
+// output tree leads into an input folder or onto an input, two inputs with one output (the
+// pair named), a bad output pattern or one that makes a name with no image extension (or
+// another than --format's), a bad op, quality out of range. With in_place each output is its
+// input, and an input that records this recipe is skipped (an earlier run made it: a resize
+// would shrink it again) unless `overwrite`. An existing output is skipped when it records the recipe this
 // batch would make it with and is not older than its input, or when it records no recipe
 // (it may be a person's work; --overwrite replaces it); it is redone otherwise, and always with
 // `overwrite` (see ExistingOutput). A subfolder that cannot be listed (-r) becomes a failed item

@@ -33,6 +33,12 @@ void write_file_atomically(const std::filesystem::path& target, std::span<const 
 // system keeps none, or it cannot be read. Any thread.
 std::optional<std::string> read_output_record(const std::filesystem::path& path);
 
+// The paths in a list such as `find -print0` or `find` writes (--files-from): separated by NUL
+// bytes with `nul`, else by newlines; empty entries are passed over. Throws
+// std::invalid_argument for a newline-separated list that holds a NUL byte (it was meant to
+// be read with `nul`: the names would run together). Any thread.
+std::vector<std::filesystem::path> parse_path_list(std::string_view text, bool nul);
+
 // Removes from each of `folders` the temporary files of writers that have died (a worker or a
 // coordinator killed mid-write, in this run or an earlier one); the files of live writers,
 // such as another run writing into the same folder, are left alone. Returns how many it

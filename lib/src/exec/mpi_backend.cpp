@@ -24,6 +24,7 @@
 #include <cstring>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -73,8 +74,6 @@ struct Session {
   int ranks = 1;
   bool quit_seen = false;      // a worker's run() got the coordinator's quit
   bool abandoned = false;      // a batch was cut short (interrupt, MPI error): no collective end
-  bool worker_init_done = false;
-  std::string worker_init_error;
 };
 
 Session& session() {
@@ -187,13 +186,12 @@ BatchReport serve(const Batch& batch, Session& s) {
   }
   Bytes shared(header.shared_bytes);
   if (!shared.empty()) broadcast(shared.data(), shared.size(), never);
-  if (!s.worker_init_done) {
-    s.worker_init_done = true;
-    try {
-      run_worker_init_here(batch.options);
-    } catch (const std::exception& e) {
-      s.worker_init_error = e.what();
-    }
+  // Per batch, like a forked worker's: each batch may bring its own.
+  std::string init_error;
+  try {
+    run_worker_init_here(batch.options);
+  } catch (const std::exception& e) {
+    init_error = e.what();
   }
   const WorkerContext context{static_cast<unsigned>(s.rank - 1), shared};
   Backoff backoff;
@@ -212,9 +210,9 @@ BatchReport serve(const Batch& batch, Session& s) {
     Bytes input = receive_payload(0, m.bytes);
     Message reply{Kind::done, 0, m.job, 0};
     Bytes output;
-    if (!s.worker_init_error.empty()) {
+    if (!init_error.empty()) {
       reply.kind = Kind::init_failed;
-      output = to_bytes(s.worker_init_error);
+      output = to_bytes(init_error);
     } else {
       try {
         output = batch.fn(input, context);
@@ -296,9 +294,11 @@ class Coordinator {
       if (progress) backoff.reset();
       else backoff.idle();
     }
-    if (init_error_) throw std::runtime_error("worker_init failed in a worker: " + *init_error_);
     return report();
   }
+
+  // Why the batch was stopped early: a worker's worker_init threw.
+  [[nodiscard]] const std::optional<std::string>& init_error() const { return init_error_; }
 
  private:
   bool poll_signal() {
@@ -473,14 +473,20 @@ BatchReport run_mpi(const Batch& batch) {
   Session& s = session();
   join_mpi();
   if (s.quit_seen) return {};  // the coordinator has ended: no batch will come
+  std::optional<std::string> init_error;
+  BatchReport report;
   try {
     if (s.rank != 0) return serve(batch, s);
     Coordinator coordinator(batch, s);
-    return coordinator.run();
+    report = coordinator.run();
+    init_error = coordinator.init_error();
   } catch (...) {
-    s.abandoned = true;
+    s.abandoned = true;  // the protocol stopped midway: no rank can finish it
     throw;
   }
+  // The batch ended in order (every worker stopped): the run itself may go on.
+  if (init_error) throw std::runtime_error("worker_init failed in a worker: " + *init_error);
+  return report;
 }
 
 }  // namespace forkpool::detail

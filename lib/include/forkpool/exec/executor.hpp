@@ -1,12 +1,12 @@
 #pragma once
-// Run a batch of jobs on serial, thread-pool or process-pool workers and collect the results.
+// Run a batch of jobs on serial, thread-pool, process-pool or MPI workers and collect the results.
 //
 // The executor is the only part of forkpool that knows backends. A caller describes its work
 // once — a JobFunction, or JobStages (read -> compute -> write) that the threads backend runs
 // as a pipeline — and asks an Executor what differs between backends (workers(),
 // shares_memory(), is_coordinator()) instead of looking at Backend or Transport.
 //
-// Jobs and results are plain bytes so that any backend — threads, forked processes, and later
+// Jobs and results are plain bytes so that any backend — threads, forked processes, and
 // MPI ranks on other machines — can carry them (typed_batch.hpp puts types on them). Data too
 // large to send per job goes once per worker as the batch's shared input, which the executor
 // delivers; where shares_memory() says so, workers may instead reach a SharedArena

@@ -3,6 +3,11 @@
 // outside mpirun (or in a build without MPI) one line and exit 1.
 
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <chrono>
+#include <thread>
 
 #include <filesystem>
 #include <fstream>
@@ -120,6 +125,52 @@ TEST_F(MpiCli, ARankKilledMidRunEndsItWithoutPartialFilesAndTheNextRunResumes) {
   CommandOutcome again = mpirun(3, images_args(dir / "mpi", "mpi"));
   ASSERT_EQ(again.exit_code, 0) << again.err;
   EXPECT_EQ(files_in(dir / "mpi"), serial);
+}
+
+// Its exit status (128 + signal when killed); SIGKILLs it and fails the test after `limit`.
+int wait_for(pid_t pid, std::chrono::seconds limit) {
+  const auto give_up = std::chrono::steady_clock::now() + limit;
+  int status = 0;
+  while (::waitpid(pid, &status, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() > give_up) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+      ADD_FAILURE() << "still running after " << limit.count() << " s";
+      return -1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+TEST_F(MpiCli, CtrlCToMpirunLeavesOnlyWholeOutputsAndAReport) {
+  TempDir dir;
+  // denoise takes seconds per sample image: time to interrupt with most of them undone.
+  const std::vector<std::string> args{kMpirun, "--allow-run-as-root", "--oversubscribe", "-np", "3",
+                                      FORKPOOL_BINARY, "images", kSource + "/data/images",
+                                      (dir / "out").string(), "--op", "denoise=5", "--backend",
+                                      "mpi", "--json", (dir / "report.json").string()};
+  pid_t pid = spawn_quiet(args);
+  ASSERT_GT(pid, 0);
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  auto outputs = [&] {
+    std::vector<std::string> names;
+    if (fs::exists(dir / "out"))
+      for (const auto& [name, bytes] : files_in(dir / "out")) names.push_back(name);
+    return names;
+  };
+  while (outputs().empty() && std::chrono::steady_clock::now() < give_up)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ::kill(pid, SIGINT);
+  // Open MPI's mpirun exits 1 on Ctrl-C whatever its ranks' statuses (rank 0's is 130).
+  EXPECT_EQ(wait_for(pid, std::chrono::seconds(60)), 1);
+  const auto done = outputs();
+  EXPECT_LT(done.size(), 7u) << "finished before the interrupt";
+  for (const auto& name : done) EXPECT_NE(name.rfind('.', 0), 0u) << "a temporary file: " << name;
+  // Rank 0 took the SIGTERM mpirun sent it as an interrupt: its report says so.
+  EXPECT_NE(contents(dir / "report.json").find("\"interrupted\": true"), std::string::npos)
+      << contents(dir / "report.json");
+  // (That a rerun then resumes is the test above's: here it would denoise for a minute.)
 }
 
 TEST_F(MpiCli, MatmulOfNumpyMatricesEqualsSerialByteForByte) {

@@ -191,9 +191,9 @@ BatchReport serve(const Batch& batch, Session& s) {
   // Per batch, like a forked worker's: each batch may bring its own.
   std::string init_error;
   try {
-    run_worker_init_here(batch.options);
-  } catch (const std::exception& e) {
-    init_error = e.what();
+    if (batch.options.worker_init) batch.options.worker_init();
+  } catch (...) {
+    init_error = current_exception_message();  // the coordinator says "worker_init failed"
   }
   const WorkerContext context{static_cast<unsigned>(s.rank - 1), shared};
   Backoff backoff;

@@ -199,6 +199,11 @@ int run_images(const ImagesFlags& flags) {
   }
   ExecutorOptions options = flags.common.executor_options();
   apply_job_timeout(options, flags.job_timeout, default_job_timeout(flags.max_megapixels));
+  // mpi: ranks but 0 plan nothing, print nothing: they process the images rank 0 sends.
+  if (!Executor(options).is_coordinator()) {
+    images::run_image_batch({}, options);
+    return kExitOk;
+  }
   images::ImageBatch batch;
   try {
     batch = images::plan_image_batch(settings_from(flags));

@@ -110,6 +110,15 @@ int run(const MatmulFlags& flags) {
     throw InputError(fmt::format("{}: {}", matmul::to_string(request.source), e.what()));
   }
 
+  // mpi: ranks but 0 load nothing, print nothing: they compute the tiles rank 0 sends.
+  if (!Executor(exec).is_coordinator()) {
+    matmul::MatmulOptions options;
+    options.executor = exec;
+    hooks.install(options);
+    matmul::serve_product(options);
+    return kExitOk;
+  }
+
   MatmulReport report;
   report.backend = std::string(to_string(exec.backend));
   if (exec.backend == Backend::processes) report.transport = std::string(ipc::to_string(exec.transport));

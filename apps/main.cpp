@@ -33,7 +33,7 @@ bool register_command(CommandSetup setup) {
 ExecutorOptions CommonFlags::executor_options() const {
   ExecutorOptions options;
   auto b = parse_backend(backend);
-  if (!b) throw InputError("unknown backend '" + backend + "' (processes, threads, serial)");
+  if (!b) throw InputError("unknown backend '" + backend + "' (processes, threads, serial, mpi)");
   auto t = ipc::parse_transport(transport);
   if (!t) throw InputError("unknown transport '" + transport + "' (shm, pipe, unix, tcp, mq)");
   options.backend = *b;
@@ -61,7 +61,9 @@ constexpr unsigned kMaxWorkers = 4096;
 void add_common_flags(CLI::App& command, CommonFlags& flags) {
   command.add_option("-j,--workers", flags.workers, "Workers (default: the cores available)")
       ->check(whole_number(1, kMaxWorkers));
-  command.add_option("--backend", flags.backend, "What runs the jobs")
+  command.add_option("--backend", flags.backend,
+                     "What runs the jobs (mpi: under mpirun, rank 0 coordinates and each other "
+                     "rank runs one job at a time)")
       ->check(CLI::IsMember(names_of(kAllBackends)))
       ->capture_default_str();
   command.add_option("--transport", flags.transport, "How jobs and results travel (processes)")

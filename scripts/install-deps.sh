@@ -7,6 +7,7 @@ set -euo pipefail
 # thread pool in a forked worker). libopenblas0-pthread: numpy's BLAS for bench/matmul.py; without
 # it Debian's numpy falls back to the reference BLAS and the comparison would be meaningless.
 # liblcms2-dev, libexiv2-dev: colour profiles and metadata of `forkpool images`.
+# libopenmpi-dev + openmpi-bin: the mpi backend (FORKPOOL_WITH_MPI) and its tests under mpirun.
 # clang-19 + libclang-rt-19-dev: the `fuzz` preset (libFuzzer; Debian's default clang 14 lacks
 # std::expected). help2man: the man pages, made from --help at build time; bash-completion: the
 # completion test loads it.
@@ -16,6 +17,7 @@ packages=(
   libcli11-dev libfmt-dev nlohmann-json3-dev
   libopenblas-serial-dev
   help2man bash-completion
+  libopenmpi-dev openmpi-bin
   python3 python3-numpy libopenblas0-pthread gnuplot-nox
   clang-19 libclang-rt-19-dev
 )

@@ -27,7 +27,7 @@ expect() {  # expect WHAT GOT WANT
 expect "subcommands" "$(complete_words "")" "--help --version images ipc-bench matmul "
 expect "a flag of matmul" "$(complete_words matmul --ba)" "--backend "
 expect "a flag of ipc-bench" "$(complete_words ipc-bench --tra)" "--transport "
-expect "the choices of --backend" "$(complete_words matmul --backend "")" "processes serial threads "
+expect "the choices of --backend" "$(complete_words matmul --backend "")" "mpi processes serial threads "
 expect "the choices of --transport" "$(complete_words images --transport "")" "mq pipe shm tcp unix "
 expect "the choices of --colorspace" "$(complete_words images --colorspace "")" "keep srgb "
 exit $failed

@@ -255,7 +255,7 @@ TEST_F(CliMatmulTest, RefusesBadInputWithOneLineBeforeAnyWork) {
       {{a_, b_, "--random", "8x8x8"}, "not both"},
       {{"--random", "8x8"}, "--random takes MxKxN"},
       {{"--random", "8x8x8", "--dtype", "f16"}, "unknown --dtype"},
-      {{"--random", "8x8x8", "--backend", "gpu"}, "--backend: gpu not in {processes,threads,serial}"},
+      {{"--random", "8x8x8", "--backend", "gpu"}, "--backend: gpu not in {processes,threads,serial,mpi}"},
       {{"--random", "8x8x8", "-o", (dir_ / "missing" / "c.npy").string()}, "does not exist"},
       {{"--random", "8x8x8", "--tile", "18446744073709551615"}, "--tile: '18446744073709551615' is not a whole number from 1 to 1048576"},
       {{"--random", "8x8x8", "--tile", "0"}, "--tile: '0' is not a whole number"},

@@ -1,5 +1,5 @@
 #pragma once
-// The three backends behind Executor::run(). Each gets validated options (workers >= 1,
+// The backends behind Executor::run(). Each gets validated options (workers >= 1,
 // prefetch >= 1, at least one job) and fills the report's results, interrupted,
 // interrupt_signal and workers_replaced. This is the only place that switches on Backend.
 
@@ -22,6 +22,18 @@ struct Batch {
 BatchReport run_serial(const Batch& batch);
 BatchReport run_threads(const Batch& batch);
 BatchReport run_processes(const Batch& batch);
+
+// mpi (mpi_backend.cpp; mpi_absent.cpp in a build without MPI). join_mpi() initialises MPI
+// once per process (finalised at exit) and says which rank this is of how many; it throws
+// std::invalid_argument outside mpirun, with fewer than 2 ranks, or without MPI. run_mpi()
+// runs on every rank, whether or not this rank has jobs: rank 0 coordinates, the others serve
+// and return an empty report.
+struct MpiPlace {
+  unsigned rank = 0;
+  unsigned ranks = 1;
+};
+MpiPlace join_mpi();
+BatchReport run_mpi(const Batch& batch);
 
 // Routes SIGINT and SIGTERM to a signalfd for the batch (every backend); throws on failure.
 ipc::SignalCatcher catch_interrupts();

@@ -9,6 +9,7 @@ std::string_view to_string(Backend b) noexcept {
     case Backend::serial: return "serial";
     case Backend::threads: return "threads";
     case Backend::processes: return "processes";
+    case Backend::mpi: return "mpi";
   }
   return "?";
 }

@@ -39,8 +39,13 @@ namespace {
 BatchReport run_on_backend(const ExecutorOptions& options, std::span<const Bytes> jobs,
                            const JobFunction& fn, const JobStages* stages,
                            std::span<const std::byte> shared_input, const ResultCallback& on_result) {
-  if (jobs.empty()) return {};
   ExecutorOptions opts = options;
+  // Every rank takes part in every batch, an empty one too: the workers wait for it.
+  if (opts.backend == Backend::mpi) {
+    if (opts.prefetch == 0) opts.prefetch = 1;
+    return run_mpi(Batch{opts, jobs, fn, stages, shared_input, on_result});
+  }
+  if (jobs.empty()) return {};
   if (opts.prefetch == 0) opts.prefetch = 1;
   // More workers than jobs would only cost forks and threads that get nothing to do.
   if (opts.workers > jobs.size()) opts.workers = static_cast<unsigned>(jobs.size());
@@ -50,6 +55,7 @@ BatchReport run_on_backend(const ExecutorOptions& options, std::span<const Bytes
     case Backend::serial: return run_serial(batch);
     case Backend::threads: return run_threads(batch);
     case Backend::processes: return run_processes(batch);
+    case Backend::mpi: break;  // above
   }
   throw std::invalid_argument("run_batch: unknown backend");
 }
@@ -68,14 +74,31 @@ Executor::Executor(ExecutorOptions options) : options_(std::move(options)) {
                                 std::string(to_string(options_.backend)) +
                                 " cannot stop a job that is running");
   if (options_.workers == 0) options_.workers = available_cores();
+  if (options_.backend == Backend::mpi) {
+    const detail::MpiPlace place = detail::join_mpi();
+    coordinator_ = place.rank == 0;
+    ranks_ = place.ranks;
+  }
 }
 
 unsigned Executor::workers() const noexcept {
-  return options_.backend == Backend::serial ? 1 : options_.workers;
+  switch (options_.backend) {
+    case Backend::serial: return 1;
+    case Backend::mpi: return ranks_ - 1;  // rank 0 coordinates and runs no job
+    case Backend::threads:
+    case Backend::processes: break;
+  }
+  return options_.workers;
 }
 
 bool Executor::shares_memory() const noexcept {
-  return options_.backend != Backend::processes || options_.transport == ipc::Transport::shm;
+  switch (options_.backend) {
+    case Backend::serial:
+    case Backend::threads: return true;
+    case Backend::processes: return options_.transport == ipc::Transport::shm;
+    case Backend::mpi: return false;
+  }
+  return false;
 }
 
 BatchReport Executor::run(std::span<const Bytes> jobs, const JobFunction& fn,

@@ -150,6 +150,10 @@ ImageBatchReport run_image_batch(const ImageBatch& batch, const ExecutorOptions&
     if (user_init) user_init();
   };
   const Executor executor(std::move(exec_options));
+  if (!executor.is_coordinator()) {  // the recipe and the images come from the coordinator
+    (void)executor.run({}, image_stages());
+    return report;
+  }
   report.workers = executor.workers();
   std::vector<std::size_t> todo;
   // The output folder is made even when there is nothing to write (--in-place has none).

@@ -84,6 +84,56 @@ void prefault(const std::byte* begin, std::size_t bytes, int advice) {
   ::madvise(reinterpret_cast<void*>(first), end - first, advice);  // advice only: errors ignored
 }
 
+// One tile: where workers share this process's memory, in place in the arena (a, b, c);
+// elsewhere from the job's rows of A and the shared input's B alone, C's block sent back.
+JobFunction tile_job(bool in_place, Dtype dtype, std::byte* a, std::byte* b, std::byte* c,
+                     std::size_t k, std::size_t n,
+                     const std::function<void(std::size_t)>& before_tile) {
+  const std::size_t es = size_of(dtype);
+  return [=, &before_tile](std::span<const std::byte> input, const WorkerContext& ctx) -> Bytes {
+    TileJob job = decode(input);
+    if (before_tile) before_tile(job.index);
+    if (in_place) {
+      prefault(a + job.row * k * es, job.rows * k * es, kPopulateRead);
+      prefault(b, k * n * es, kPopulateRead);
+      prefault(c + job.row * n * es, job.rows * n * es, kPopulateWrite);
+      multiply_block(dtype, a + job.row * k * es, k, b + job.col * es, n,
+                     c + (job.row * n + job.col) * es, n, job.rows, k, job.cols);
+      return {};
+    }
+    // Everything from the job and the shared input: nothing of this process's operands.
+    if (job.dtype != static_cast<std::uint64_t>(Dtype::f32) &&
+        job.dtype != static_cast<std::uint64_t>(Dtype::f64))
+      throw std::runtime_error("matmul job of an unknown element type");
+    const auto job_dtype = static_cast<Dtype>(job.dtype);
+    const std::size_t jes = size_of(job_dtype);
+    if (input.size() != sizeof(TileJob) + job.rows * job.k * jes ||
+        ctx.shared_input.size() != job.k * job.n * jes || job.col + job.cols > job.n)
+      throw std::runtime_error("matmul job message has the wrong size");
+    Bytes out(job.rows * job.cols * jes);
+    multiply_block(job_dtype, input.data() + sizeof(TileJob), job.k,
+                   ctx.shared_input.data() + job.col * jes, job.n, out.data(), job.cols, job.rows,
+                   job.k, job.cols);
+    return out;
+  };
+}
+
+ExecutorOptions tile_executor_options(const ExecutorOptions& exec, bool in_place) {
+  ExecutorOptions exec_options = exec;
+  // A tile takes a long time next to handing out a job of 40 bytes: with one job in flight
+  // per worker, the last tiles go to whichever worker is free first, which evens out the load.
+  // The copying transports keep the executor's prefetch so a tile's rows of A arrive while the
+  // previous tile is computed.
+  if (in_place) exec_options.prefetch = 1;
+  auto user_init = exec.worker_init;
+  exec_options.worker_init = [user_init] {
+    Eigen::initParallel();  // several threads of one process may call Eigen at once
+    use_one_thread();       // one core per worker: N workers use N cores, not N^2
+    if (user_init) user_init();
+  };
+  return exec_options;
+}
+
 }  // namespace
 
 std::size_t Operands::bytes_needed(Dtype dtype, std::size_t m, std::size_t k, std::size_t n) {
@@ -173,55 +223,14 @@ MatmulRun multiply(Operands& ops, const TilePlan& plan, const MatmulOptions& opt
   std::span<const std::byte> shared_input;
   if (!in_place) shared_input = {ops.b(), k * n * es};
 
-  std::byte* a = ops.a();
-  std::byte* b = ops.b();
-  std::byte* c = ops.c();
-  const auto& before_tile = options.before_tile;
-  JobFunction fn = [=, &before_tile](std::span<const std::byte> input,
-                                     const WorkerContext& ctx) -> Bytes {
-    TileJob job = decode(input);
-    if (before_tile) before_tile(job.index);
-    if (in_place) {
-      prefault(a + job.row * k * es, job.rows * k * es, kPopulateRead);
-      prefault(b, k * n * es, kPopulateRead);
-      prefault(c + job.row * n * es, job.rows * n * es, kPopulateWrite);
-      multiply_block(dtype, a + job.row * k * es, k, b + job.col * es, n,
-                     c + (job.row * n + job.col) * es, n, job.rows, k, job.cols);
-      return {};
-    }
-    // Everything from the job and the shared input: nothing of this process's operands.
-    if (job.dtype != static_cast<std::uint64_t>(Dtype::f32) &&
-        job.dtype != static_cast<std::uint64_t>(Dtype::f64))
-      throw std::runtime_error("matmul job of an unknown element type");
-    const auto job_dtype = static_cast<Dtype>(job.dtype);
-    const std::size_t jes = size_of(job_dtype);
-    if (input.size() != sizeof(TileJob) + job.rows * job.k * jes ||
-        ctx.shared_input.size() != job.k * job.n * jes || job.col + job.cols > job.n)
-      throw std::runtime_error("matmul job message has the wrong size");
-    Bytes out(job.rows * job.cols * jes);
-    multiply_block(job_dtype, input.data() + sizeof(TileJob), job.k,
-                   ctx.shared_input.data() + job.col * jes, job.n, out.data(), job.cols, job.rows,
-                   job.k, job.cols);
-    return out;
-  };
-
-  ExecutorOptions exec_options = exec;
-  // A tile takes a long time next to handing out a job of 40 bytes: with one job in flight
-  // per worker, the last tiles go to whichever worker is free first, which evens out the load.
-  // The copying transports keep the executor's prefetch so a tile's rows of A arrive while the
-  // previous tile is computed.
-  if (in_place) exec_options.prefetch = 1;
-  auto user_init = exec.worker_init;
-  exec_options.worker_init = [user_init] {
-    Eigen::initParallel();  // several threads of one process may call Eigen at once
-    use_one_thread();       // one core per worker: N workers use N cores, not N^2
-    if (user_init) user_init();
-  };
-  const Executor executor(std::move(exec_options));
+  const JobFunction fn = tile_job(in_place, dtype, ops.a(), ops.b(), ops.c(), k, n,
+                                  options.before_tile);
+  const Executor executor(tile_executor_options(exec, in_place));
   // The coordinator too, before it forks (kernels.hpp): its workers inherit the settings, and
   // whatever it multiplies itself afterwards (--verify) runs on one thread like the tiles.
   Eigen::initParallel();
   use_one_thread();
+  std::byte* c = ops.c();
 
   auto on_result = [&](const JobResult& r) {
     if (r.status == JobStatus::done && !in_place) {
@@ -255,6 +264,14 @@ MatmulRun multiply(Operands& ops, const TilePlan& plan, const MatmulOptions& opt
                                          t.row + t.rows - 1, t.col, t.col + t.cols - 1, why));
   }
   return run;
+}
+
+void serve_product(const MatmulOptions& options) {
+  // A worker of a backend whose workers are other processes: no operands here, ever.
+  const JobFunction fn = tile_job(false, Dtype::f64, nullptr, nullptr, nullptr, 0, 0,
+                                  options.before_tile);
+  const Executor executor(tile_executor_options(options.executor, false));
+  (void)executor.run({}, fn);
 }
 
 }  // namespace forkpool::matmul

@@ -1,12 +1,12 @@
 #pragma once
-// Run a batch of jobs on serial, thread-pool or process-pool workers and collect the results.
+// Run a batch of jobs on serial, thread-pool, process-pool or MPI workers and collect the results.
 //
 // The executor is the only part of forkpool that knows backends. A caller describes its work
 // once — a JobFunction, or JobStages (read -> compute -> write) that the threads backend runs
 // as a pipeline — and asks an Executor what differs between backends (workers(),
 // shares_memory(), is_coordinator()) instead of looking at Backend or Transport.
 //
-// Jobs and results are plain bytes so that any backend — threads, forked processes, and later
+// Jobs and results are plain bytes so that any backend — threads, forked processes, and
 // MPI ranks on other machines — can carry them (typed_batch.hpp puts types on them). Data too
 // large to send per job goes once per worker as the batch's shared input, which the executor
 // delivers; where shares_memory() says so, workers may instead reach a SharedArena
@@ -29,8 +29,11 @@ namespace forkpool {
 
 using Bytes = ipc::Bytes;
 
-enum class Backend { serial, threads, processes };
-inline constexpr Backend kAllBackends[] = {Backend::processes, Backend::threads, Backend::serial};
+// mpi: Open MPI ranks started by mpirun, on one machine or many (mpi_backend.cpp); a build
+// without MPI knows the name and refuses it when an Executor is made.
+enum class Backend { serial, threads, processes, mpi };
+inline constexpr Backend kAllBackends[] = {Backend::processes, Backend::threads, Backend::serial,
+                                           Backend::mpi};
 std::string_view to_string(Backend b) noexcept;
 std::optional<Backend> parse_backend(std::string_view name) noexcept;
 
@@ -153,35 +156,45 @@ using ResultCallback = std::function<void(const JobResult&)>;
 // Runs batches with the backend its options choose, and answers what differs between
 // backends, so that callers never switch on Backend or Transport. Make it, then load the
 // inputs, then run(): on a backend whose every worker is a copy of this program started
-// beside it (MPI, to come), only the coordinator (is_coordinator()) loads inputs, and the
-// others take their part in run() from what the executor delivers (the shared input, the
-// jobs). Plain value; its const members may be called from any thread. run() — one batch at a
-// time per process — from one thread at a time.
+// beside it (mpi), only the coordinator (is_coordinator()) loads inputs, and the others take
+// their part in run() from what the executor delivers (the shared input, the jobs). Plain
+// value; its const members may be called from any thread. run() — one batch at a time per
+// process — from one thread at a time.
+//
+// mpi: every rank makes the Executor (the first one initialises MPI for the process; MPI is
+// finalised at exit) and calls run() as many times as rank 0 does, with the same job function;
+// rank 0 is the coordinator and dispatches jobs to ranks 1..P-1, each of which runs one job at
+// a time (worker_init there: one core per rank). A coordinator that ends without calling run()
+// (bad input, nothing to do) releases the workers at exit. A rank that dies ends the whole run:
+// mpirun kills every rank (SIGTERM, then SIGKILL a second later).
 class Executor {
  public:
   // Checks the options (std::invalid_argument: a negative job timeout, or one on a backend
-  // that cannot stop a running job) and settles workers = 0 to available_cores().
+  // that cannot stop a running job) and settles workers = 0 to available_cores(). mpi:
+  // std::invalid_argument, saying how to start it, outside mpirun or with a single rank, or in a
+  // build without MPI; std::runtime_error when MPI cannot be initialised.
   explicit Executor(ExecutorOptions options);
 
   [[nodiscard]] const ExecutorOptions& options() const noexcept { return options_; }
 
-  // The most workers a batch gets: 1 on serial, else options().workers (fewer when a batch
-  // has fewer jobs). For planning work (tiles per worker), not a promise (BatchReport says).
+  // The most workers a batch gets: 1 on serial, the ranks but the coordinator on mpi, else
+  // options().workers (fewer when a batch has fewer jobs). For planning work (tiles per
+  // worker), not a promise (BatchReport says).
   [[nodiscard]] unsigned workers() const noexcept;
 
   // Whether workers reach this process's memory in place: a SharedArena made before run(),
   // and whatever the job function points into. True on serial, threads, and processes over
   // shm. False on processes over a copying transport (pipe, unix, tcp, mq: the data travels
-  // through the channel, so that the cost of copying shows) and on backends whose workers are
-  // elsewhere. When false, what jobs need goes in the shared input and the jobs themselves,
+  // through the channel, so that the cost of copying shows) and on mpi, whose workers are
+  // other processes, maybe on other machines. When false, what jobs need goes in the shared input and the jobs themselves,
   // and results come back in the outputs.
   [[nodiscard]] bool shares_memory() const noexcept;
 
   // Whether this process coordinates: it plans, loads the inputs, calls run() with the jobs
-  // and gets the results. True on every backend of this build; on one that starts a copy of
-  // the program per worker (MPI), false on the worker copies, whose run() only runs jobs and
-  // returns an empty report.
-  [[nodiscard]] bool is_coordinator() const noexcept { return true; }
+  // and gets the results. True on every backend but mpi, where only rank 0 coordinates; the
+  // other ranks' run() only runs jobs (its `jobs` and `shared_input` are ignored: rank 0's
+  // arrive) and returns an empty report, and a program there prints and writes nothing.
+  [[nodiscard]] bool is_coordinator() const noexcept { return coordinator_; }
 
   // Runs every job of `jobs` with `fn` and returns when all have ended or the batch was
   // interrupted. `shared_input` reaches every worker once (WorkerContext::shared_input).
@@ -201,6 +214,8 @@ class Executor {
 
  private:
   ExecutorOptions options_;
+  bool coordinator_ = true;
+  unsigned ranks_ = 0;  // mpi: the ranks of the run, coordinator included
 };
 
 // Executor(options).run(...): one batch, for callers that need no answer from the executor

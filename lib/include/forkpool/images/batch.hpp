@@ -118,8 +118,10 @@ using ItemCallback = std::function<void(const ImageItem&)>;
 // SIGINT and SIGTERM stop the batch: what finished stays, the rest is `cancelled`, and no
 // temporary file is left. Every process that runs images has OpenCV made single-threaded
 // (cv::setNumThreads(0)); with serial and threads that is this process, and it stays so.
-// processes forks, so call it before this process starts a thread pool. Thread: one batch at a
-// time per process.
+// processes forks, so call it before this process starts a thread pool. mpi: on a rank but 0
+// (Executor::is_coordinator() false), call it with an empty batch: it processes what rank 0
+// sends (each output written by the rank that made it) and returns an empty report. Thread:
+// one batch at a time per process.
 ImageBatchReport run_image_batch(const ImageBatch& batch, const ExecutorOptions& options,
                                  const ItemCallback& on_item = {});
 

@@ -94,4 +94,10 @@ TilePlan plan_product(const Operands& ops, const MatmulOptions& options);
 MatmulRun multiply(Operands& ops, const TilePlan& plan, const MatmulOptions& options,
                    const std::function<void(const Tile&)>& on_tile = {});
 
+// multiply()'s other half where this process is not the coordinator
+// (Executor(options.executor).is_coordinator() false: an mpi rank but 0): computes the tiles
+// the coordinator's multiply() sends, from the rows of A each job carries and B delivered once,
+// and returns when the coordinator's product has ended. Needs no operands.
+void serve_product(const MatmulOptions& options);
+
 }  // namespace forkpool::matmul

@@ -7,7 +7,9 @@
 # source of the installed version (apt-get source, with a private source list: the system's apt
 # configuration is not touched), into build-tsan/onetbb/, where the preset finds it. Done once;
 # later runs reuse it. tbbmalloc is left out on purpose: without it TBB allocates with malloc,
-# which ThreadSanitizer tracks.
+# which ThreadSanitizer tracks. The preset leaves out the tests labelled opencv_threads (OpenCV's
+# own TBB code is not instrumented) and mpi (nor is Open MPI, whose progress threads it would
+# report).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh

@@ -1,6 +1,8 @@
 #pragma once
 // How forkpool ipc-bench presents a report: the table on stdout, JSON, CSV and a gnuplot PNG.
 
+#include <nlohmann/json.hpp>
+
 #include <cstdio>
 #include <stdexcept>
 #include <string>
@@ -32,6 +34,9 @@ void print_table(std::FILE* out, const ipcbench::BenchReport& report, const Repo
 // through the one output writer (output_files.hpp).
 std::string format_json(const ipcbench::BenchReport& report, const ReportSettings& s);
 std::string format_csv(const ipcbench::BenchReport& report);
+
+// The machine as the JSON reports show it (ipc-bench's, compare's).
+nlohmann::ordered_json machine_json(const ipcbench::MachineInfo& m);
 
 // The plotting tool is not installed: the caller reports it and still writes the rest.
 struct PlotToolMissing : std::runtime_error {

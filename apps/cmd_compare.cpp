@@ -94,6 +94,7 @@ int run_compare(const CompareFlags& f, CompareReport report, const compare::Work
   CommandOutputs outputs;
   outputs.add("--json", f.json_path);
   outputs.add("--csv", f.csv_path);
+  outputs.add("--plot", f.plot_path);
   const bool quiet = f.quiet || outputs.uses_stdout();
   report.machine = ipcbench::describe_machine();
 
@@ -121,6 +122,14 @@ int run_compare(const CompareFlags& f, CompareReport report, const compare::Work
     output_failed |= !write_report("the JSON report", f.json_path, compare_output::format_json(report));
   if (!f.csv_path.empty())
     output_failed |= !write_report("the CSV report", f.csv_path, compare_output::format_csv(report));
+  if (!f.plot_path.empty()) {
+    try {
+      output_failed |= !write_report("the plot", f.plot_path, compare_output::draw_plot(report));
+    } catch (const std::runtime_error& e) {
+      fmt::print(stderr, "forkpool: {}\n", e.what());
+      output_failed = true;
+    }
+  }
   bool failed = false;
   for (const auto& row : report.result.rows) {
     if (row.failed == 0) continue;
@@ -189,6 +198,10 @@ void add_compare_flags(CLI::App& cmd, CompareFlags& f) {
   cmd.add_option("--json", f.json_path, "Write every figure, the machine and the settings to FILE as JSON (- for stdout)")
       ->type_name("FILE");
   cmd.add_option("--csv", f.csv_path, "Write one row per configuration to FILE as CSV (- for stdout)")
+      ->type_name("FILE");
+  cmd.add_option("--plot", f.plot_path,
+                 "Draw speed-up against workers and the overhead per job into FILE.png (needs "
+                 "gnuplot; without it: a message, the other outputs, exit code 2)")
       ->type_name("FILE");
   cmd.add_flag("-q,--quiet", f.quiet, "Print no table and no progress, only errors");
 }

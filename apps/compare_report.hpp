@@ -30,4 +30,9 @@ std::string format_json(const CompareReport& report);
 // One row per configuration, the figures of the JSON's configurations.
 std::string format_csv(const CompareReport& report);
 
+// Speed-up against workers, one line per backend (and transport) with the linear ideal dashed,
+// beside the overhead per job on a log scale: the PNG's bytes, drawn by gnuplot. Throws
+// PlotToolMissing when gnuplot cannot be found, std::runtime_error when it fails.
+std::string draw_plot(const CompareReport& report);
+
 }  // namespace forkpool::cli::compare_output

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "forkpool/ipcbench/bench.hpp"
+#include "gnuplot.hpp"
 
 namespace forkpool::cli::ipc_bench {
 
@@ -38,10 +39,6 @@ std::string format_csv(const ipcbench::BenchReport& report);
 // The machine as the JSON reports show it (ipc-bench's, compare's).
 nlohmann::ordered_json machine_json(const ipcbench::MachineInfo& m);
 
-// The plotting tool is not installed: the caller reports it and still writes the rest.
-struct PlotToolMissing : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
 // Latency and throughput against message size, log-log, one line per transport and the
 // limits dashed, drawn by gnuplot (found on PATH): the PNG's bytes, which gnuplot writes to
 // its stdout. Throws PlotToolMissing when gnuplot cannot be found, std::runtime_error when it

@@ -108,6 +108,31 @@ TEST_F(CompareCliTest, EachKindRunsAndJsonToStdoutIsAlone) {
   }
 }
 
+TEST_F(CompareCliTest, PlotIsAPng) {
+  if (std::system("command -v gnuplot >/dev/null 2>&1") != 0) GTEST_SKIP() << "no gnuplot";
+  auto png_path = dir_ / "compare.png";
+  CommandOutcome r = forkpool({"compare", "tasks", "--kind", "cpu", "--count", "6", "--workers", "1,2",
+                               "--transports", "shm,pipe", "--repeats", "1", "--plot", png_path.string(), "-q"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "");
+  std::string png = read_file(png_path);
+  ASSERT_GT(png.size(), 8u);
+  EXPECT_EQ(png.substr(1, 3), "PNG");
+}
+
+TEST_F(CompareCliTest, MissingGnuplotStillWritesTheRest) {
+  auto json_path = dir_ / "compare.json";
+  auto png_path = dir_ / "compare.png";
+  CommandOutcome r = run_command({"/usr/bin/env", "PATH=" + (dir_ / "empty").string(), FORKPOOL_BINARY,
+                                  "compare", "tasks", "--count", "10", "--backends", "threads", "-j", "1",
+                                  "--repeats", "1", "--json", json_path.string(), "--plot", png_path.string()});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("gnuplot not found"), std::string::npos) << r.err;
+  EXPECT_NE(r.out.find("threads x1"), std::string::npos) << r.out;
+  EXPECT_TRUE(std::filesystem::exists(json_path));
+  EXPECT_FALSE(std::filesystem::exists(png_path));
+}
+
 TEST_F(CompareCliTest, BadUsageIsOneLineAndExit1) {
   for (std::vector<std::string> args :
        {std::vector<std::string>{"compare", "tasks", "--backends", "gpu"},

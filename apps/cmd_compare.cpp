@@ -4,16 +4,23 @@
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <array>
+#include <charconv>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "cli.hpp"
 #include "compare_report.hpp"
 #include "forkpool/compare/held_interrupts.hpp"
+#include "forkpool/compare/matmul_workload.hpp"
 #include "forkpool/compare/measure.hpp"
 #include "forkpool/compare/task_kinds.hpp"
 #include "forkpool/ipc/child_process.hpp"
 #include "forkpool/ipcbench/units.hpp"
+#include "forkpool/matmul/matmul.hpp"
+#include "forkpool/matmul/npy.hpp"
 #include "output_files.hpp"
 #include "progress.hpp"
 #include "whole_number.hpp"
@@ -39,6 +46,14 @@ struct TaskFlags {
   std::string size = "1M";
   unsigned ms = 10;
   bool per_job = false;
+};
+
+struct MatmulCompareFlags {
+  std::vector<std::string> inputs;
+  std::string random;
+  std::string dtype;
+  std::uint64_t seed = 1;
+  std::size_t tile = 0;
 };
 
 constexpr unsigned kMaxRepeats = 1000;
@@ -179,6 +194,67 @@ int run_tasks(const CompareFlags& f, const TaskFlags& t) {
                      held);
 }
 
+// "MxKxN": three positive sizes.
+std::array<std::size_t, 3> parse_shape(const std::string& text) {
+  std::array<std::size_t, 3> out{};
+  std::size_t at = 0;
+  for (std::size_t i = 0; i < 3; ++i) {
+    std::size_t end = i < 2 ? text.find_first_of("xX", at) : text.size();
+    std::string part = end == std::string::npos ? "" : text.substr(at, end - at);
+    auto [p, ec] = std::from_chars(part.data(), part.data() + part.size(), out[i]);
+    if (part.empty() || ec != std::errc{} || p != part.data() + part.size() || out[i] == 0)
+      throw InputError("--random takes MxKxN, three positive sizes such as 512x512x512, not '" + text + "'");
+    at = end + 1;
+  }
+  return out;
+}
+
+int run_matmul(const CompareFlags& f, const MatmulCompareFlags& mf) {
+  compare::HeldInterrupts held;
+  if (!mf.random.empty() && !mf.inputs.empty())
+    throw InputError("give either A.npy B.npy or --random MxKxN, not both");
+  if (mf.random.empty() && mf.inputs.size() != 2)
+    throw InputError("give two input files, A.npy B.npy, or --random MxKxN");
+  std::optional<matmul::Dtype> dtype;
+  if (!mf.dtype.empty()) {
+    dtype = matmul::parse_dtype(mf.dtype);
+    if (!dtype) throw InputError("--dtype: unknown type '" + mf.dtype + "' (f32, f64)");
+  }
+  std::optional<matmul::Operands> ops;
+  std::string source;
+  try {
+    if (!mf.random.empty()) {
+      auto [m, k, n] = parse_shape(mf.random);
+      ops.emplace(matmul::random_operands(dtype.value_or(matmul::Dtype::f64), m, k, n, mf.seed));
+      source = fmt::format("random {}x{}x{}", m, k, n);
+    } else {
+      matmul::NpyFile a = matmul::NpyFile::open(mf.inputs[0]);
+      matmul::NpyFile b = matmul::NpyFile::open(mf.inputs[1]);
+      bool both_f32 = a.header().dtype == matmul::Dtype::f32 && b.header().dtype == matmul::Dtype::f32;
+      ops.emplace(matmul::load_operands(a, b, dtype.value_or(both_f32 ? matmul::Dtype::f32 : matmul::Dtype::f64)));
+      source = mf.inputs[0] + " x " + mf.inputs[1];
+    }
+  } catch (const matmul::NpyError& e) {
+    throw InputError(e.what());
+  }
+  CompareReport report;
+  report.subcommand = "matmul";
+  report.workload = fmt::format("C = A x B, {} ({}x{} times {}x{}), {}", source, ops->m(), ops->k(),
+                                ops->k(), ops->n(), matmul::to_string(ops->dtype()));
+  report.settings = {{"m", ops->m()}, {"k", ops->k()}, {"n", ops->n()},
+                     {"dtype", matmul::to_string(ops->dtype())}, {"tile", mf.tile}};
+  if (!mf.random.empty()) report.settings["seed"] = mf.seed;
+  else report.settings["inputs"] = mf.inputs;
+  auto check = std::make_shared<compare::MatmulCheck>();
+  compare::Workload workload = compare::matmul_workload(*ops, mf.tile, check);
+  matmul::Dtype d = ops->dtype();
+  return run_compare(f, std::move(report), workload, [check, d] {
+    return std::vector<std::string>{fmt::format(
+        "every C equals the serial C: {} products compared, largest relative difference {:.3g} "
+        "(tolerance {:.0e})", check->products_checked, check->max_relative_error, compare::matmul_tolerance(d))};
+  }, held);
+}
+
 void add_compare_flags(CLI::App& cmd, CompareFlags& f) {
   cmd.add_option("--backends", f.backends, "Backends, comma-separated (default serial,threads,processes; "
                                            "serial is always measured, as the baseline)")
@@ -230,6 +306,19 @@ void setup(CLI::App& root, CommandRunner& chosen) {
       ->capture_default_str();
   add_compare_flags(*t, flags);
   t->callback([&chosen] { chosen = [] { return run_tasks(flags, tasks); }; });
+
+  static MatmulCompareFlags mm;
+  CLI::App* m = cmd->add_subcommand("matmul", "C = A * B on every configuration, every C checked "
+                                              "against the serial one");
+  m->add_option("inputs", mm.inputs, "A.npy B.npy: 2-D float32/float64 arrays, M x K and K x N");
+  m->add_option("--random", mm.random, "Random matrices of shape MxKxN instead of files")->type_name("MxKxN");
+  m->add_option("--dtype", mm.dtype, "Element type, f32 or f64 (default: f32 if both inputs are, else f64)")
+      ->check(CLI::IsMember({"f32", "f64"}));
+  m->add_option("--seed", mm.seed, "Seed of --random")->capture_default_str();
+  m->add_option("--tile", mm.tile, "Square tiles of this edge (default: row panels, as matmul)")
+      ->check(whole_number(1, std::size_t{1} << 20));
+  add_compare_flags(*m, flags);
+  m->callback([&chosen] { chosen = [] { return run_matmul(flags, mm); }; });
 }
 
 const bool registered = register_command(&setup);

@@ -133,6 +133,37 @@ TEST_F(CompareCliTest, MissingGnuplotStillWritesTheRest) {
   EXPECT_FALSE(std::filesystem::exists(png_path));
 }
 
+// Every C is checked against the serial C, and the report says so.
+TEST_F(CompareCliTest, MatmulChecksEveryCAgainstSerial) {
+  for (const char* dtype : {"f64", "f32"}) {
+    auto json_path = dir_ / "matmul.json";
+    CommandOutcome r = forkpool({"compare", "matmul", "--random", "70x50x60", "--dtype", dtype, "--tile", "16",
+                                 "--workers", "1,2", "--transports", "shm,pipe", "--repeats", "1",
+                                 "--json", json_path.string()});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    json report = json::parse(read_file(json_path));
+    // Tiles of 16 or more (rounded up to the kernel's blocking): as many on every configuration.
+    expect_consistent_report(report, 7, report["configurations"][0]["jobs"].get<std::size_t>());
+    EXPECT_EQ(report["settings"]["dtype"], dtype);
+    ASSERT_EQ(report["checks"].size(), 1u);
+    EXPECT_TRUE(report["checks"][0].get<std::string>().starts_with("every C equals the serial C: 6 products compared"))
+        << report["checks"];
+    EXPECT_NE(r.out.find("every C equals the serial C"), std::string::npos) << r.out;
+  }
+}
+
+TEST_F(CompareCliTest, MatmulReadsNpyFiles) {
+  std::string a = std::string(FORKPOOL_SOURCE_DIR) + "/data/matrices/a_3x5_f64.npy";
+  std::string b = std::string(FORKPOOL_SOURCE_DIR) + "/data/matrices/b_5x2_f64.npy";
+  if (!std::filesystem::exists(a) || !std::filesystem::exists(b)) GTEST_SKIP() << "no fixtures";
+  CommandOutcome r = forkpool({"compare", "matmul", a, b, "--backends", "threads", "-j", "2",
+                               "--repeats", "1", "--json", "-"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  json report = json::parse(r.out);
+  EXPECT_EQ(report["settings"]["m"], 3);
+  EXPECT_EQ(report["settings"]["n"], 2);
+}
+
 TEST_F(CompareCliTest, BadUsageIsOneLineAndExit1) {
   for (std::vector<std::string> args :
        {std::vector<std::string>{"compare", "tasks", "--backends", "gpu"},
@@ -140,6 +171,9 @@ TEST_F(CompareCliTest, BadUsageIsOneLineAndExit1) {
         {"compare", "tasks", "--kind", "memory", "--size", "lots"},
         {"compare", "tasks", "--workers", "0"},
         {"compare", "tasks", "--json", (dir_ / "no" / "such" / "folder.json").string()},
+        {"compare", "matmul", "--random", "4x4"},
+        {"compare", "matmul", "--random", "4x4x4", "a.npy", "b.npy"},
+        {"compare", "matmul"},
         {"compare"}}) {
     CommandOutcome r = forkpool(args);
     EXPECT_EQ(r.exit_code, 1) << args.back() << ": " << r.err;

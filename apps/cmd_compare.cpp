@@ -67,6 +67,9 @@ std::vector<compare::Configuration> parse_configurations(const CompareFlags& f) 
   for (const auto& name : f.backends) {
     auto b = parse_backend(name);
     if (!b) throw InputError(fmt::format("--backends: unknown backend '{}' (serial, threads, processes)", name));
+    // mpi's workers are copies of the program that mpirun starts: compare, one program running
+    // many batches, is not one of them.
+    if (*b == Backend::mpi) throw InputError("--backends: compare runs serial, threads and processes, not mpi");
     backends.push_back(*b);
   }
   if (backends.empty()) backends = {Backend::serial, Backend::threads, Backend::processes};

@@ -168,6 +168,7 @@ TEST_F(CompareCliTest, BadUsageIsOneLineAndExit1) {
   for (std::vector<std::string> args :
        {std::vector<std::string>{"compare", "tasks", "--backends", "gpu"},
         {"compare", "tasks", "--transports", "carrier-pigeon"},
+        {"compare", "tasks", "--backends", "threads,mpi"},
         {"compare", "tasks", "--kind", "memory", "--size", "lots"},
         {"compare", "tasks", "--workers", "0"},
         {"compare", "tasks", "--json", (dir_ / "no" / "such" / "folder.json").string()},

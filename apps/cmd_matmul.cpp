@@ -21,7 +21,7 @@
 #include "forkpool/matmul/kernels.hpp"
 #include "forkpool/matmul/matmul.hpp"
 #include "forkpool/matmul/npy.hpp"
-#include "forkpool/matmul/pool_memory.hpp"
+#include "forkpool/exec/pool_memory.hpp"
 #include "job_timeout.hpp"
 #include "matmul_report.hpp"
 #include "output_files.hpp"
@@ -156,7 +156,7 @@ int run(const MatmulFlags& flags) {
   report.operands_bytes = matmul::Operands::bytes_needed(ops->dtype(), ops->m(), ops->k(), ops->n());
   // Peak memory: sampled once loaded, as tiles end (every tile's end at most every 20 ms, and
   // the last one, when C is whole and the workers still live) and after the product.
-  matmul::PeakPoolMemory memory;
+  PeakPoolMemory memory;
   memory.sample();
   report.m = ops->m();
   report.k = ops->k();

@@ -28,15 +28,6 @@ json cpu_json(const ipcbench::CpuTimes& c) {
           {"total", c.total_s()}};
 }
 
-json machine_json(const ipcbench::MachineInfo& m) {
-  json mq = m.mq_message_size > 0
-                ? json{{"message_size", m.mq_message_size}, {"max_messages", m.mq_max_messages}}
-                : json{{"error", m.mq_error}};
-  return {{"cpu_model", m.cpu_model},         {"cores_online", m.cores_online},
-          {"cores_available", m.cores_available}, {"kernel", m.kernel},
-          {"load_average", m.load_average},   {"mq_limits", mq}};
-}
-
 json transport_json(const ipcbench::BenchTransport& t) {
   return {{"label", t.label()},
           {"transport", std::string(ipc::to_string(t.transport))},
@@ -99,6 +90,15 @@ std::string csv_field(const std::string& s) {
 std::string num(double v) { return fmt::format("{:.9g}", v); }
 
 }  // namespace
+
+nlohmann::ordered_json machine_json(const ipcbench::MachineInfo& m) {
+  json mq = m.mq_message_size > 0
+                ? json{{"message_size", m.mq_message_size}, {"max_messages", m.mq_max_messages}}
+                : json{{"error", m.mq_error}};
+  return {{"cpu_model", m.cpu_model},         {"cores_online", m.cores_online},
+          {"cores_available", m.cores_available}, {"kernel", m.kernel},
+          {"load_average", m.load_average},   {"mq_limits", mq}};
+}
 
 std::string format_json(const ipcbench::BenchReport& report, const ReportSettings& s) {
   json limits;

@@ -1,11 +1,14 @@
 #pragma once
 // How forkpool ipc-bench presents a report: the table on stdout, JSON, CSV and a gnuplot PNG.
 
+#include <nlohmann/json.hpp>
+
 #include <cstdio>
 #include <stdexcept>
 #include <string>
 
 #include "forkpool/ipcbench/bench.hpp"
+#include "gnuplot.hpp"
 
 namespace forkpool::cli::ipc_bench {
 
@@ -33,10 +36,9 @@ void print_table(std::FILE* out, const ipcbench::BenchReport& report, const Repo
 std::string format_json(const ipcbench::BenchReport& report, const ReportSettings& s);
 std::string format_csv(const ipcbench::BenchReport& report);
 
-// The plotting tool is not installed: the caller reports it and still writes the rest.
-struct PlotToolMissing : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
+// The machine as the JSON reports show it (ipc-bench's, compare's).
+nlohmann::ordered_json machine_json(const ipcbench::MachineInfo& m);
+
 // Latency and throughput against message size, log-log, one line per transport and the
 // limits dashed, drawn by gnuplot (found on PATH): the PNG's bytes, which gnuplot writes to
 // its stdout. Throws PlotToolMissing when gnuplot cannot be found, std::runtime_error when it

@@ -7,7 +7,7 @@
 
 #include "forkpool/matmul/freivalds.hpp"
 #include "forkpool/matmul/matmul.hpp"
-#include "forkpool/matmul/pool_memory.hpp"
+#include "forkpool/exec/pool_memory.hpp"
 
 namespace forkpool::cli {
 
@@ -38,7 +38,7 @@ struct MatmulReport {
   std::optional<matmul::VerifyResult> verify;
   double verify_seconds = 0;
   std::size_t operands_bytes = 0;    // A, B and C in the shared arena
-  matmul::PoolMemory peak_memory;    // largest PSS of coordinator + workers sampled
+  PoolMemory peak_memory;    // largest PSS of coordinator + workers sampled
   std::string status = "ok";  // "ok", "failed" (tiles, --verify, or C not written), "interrupted"
 
   [[nodiscard]] double gflops() const;

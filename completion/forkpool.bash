@@ -4,19 +4,33 @@ _forkpool() {
   local cur prev words cword
   _init_completion || return
 
-  local subcommand="" i
+  # The subcommand's words: "matmul", or "compare tasks" (compare has subcommands of its own).
+  local subcommand=() i
   for ((i = 1; i < cword; i++)); do
     case ${words[i]} in
-      images | matmul | ipc-bench) subcommand=${words[i]}; break ;;
+      images | matmul | ipc-bench) subcommand=("${words[i]}"); break ;;
+      compare)
+        subcommand=(compare)
+        for ((i++; i < cword; i++)); do
+          case ${words[i]} in
+            tasks | matmul | images) subcommand+=("${words[i]}"); break ;;
+          esac
+        done
+        if ((${#subcommand[@]} == 1)); then
+          COMPREPLY=($(compgen -W "tasks matmul images --help" -- "$cur"))
+          return
+        fi
+        break
+        ;;
     esac
   done
-  if [[ -z $subcommand ]]; then
-    COMPREPLY=($(compgen -W "images matmul ipc-bench --help --version" -- "$cur"))
+  if ((${#subcommand[@]} == 0)); then
+    COMPREPLY=($(compgen -W "images matmul ipc-bench compare --help --version" -- "$cur"))
     return
   fi
 
   local help
-  help=$("${words[0]}" "$subcommand" --help 2>/dev/null) || return
+  help=$("${words[0]}" "${subcommand[@]}" --help 2>/dev/null) || return
   if [[ $prev == -* ]]; then
     # A flag whose help lists its choices as {a,b,c} completes to them.
     local line choices

@@ -24,7 +24,10 @@ complete_words() {
 expect() {  # expect WHAT GOT WANT
   if [ "$2" != "$3" ]; then echo "FAILED: $1: got '$2', want '$3'"; failed=1; else echo "ok: $1"; fi
 }
-expect "subcommands" "$(complete_words "")" "--help --version images ipc-bench matmul "
+expect "subcommands" "$(complete_words "")" "--help --version compare images ipc-bench matmul "
+expect "what compare runs" "$(complete_words compare "")" "--help images matmul tasks "
+expect "a flag of compare tasks" "$(complete_words compare tasks --ki)" "--kind "
+expect "the choices of --kind" "$(complete_words compare tasks --kind "")" "cpu memory sleep tiny "
 expect "a flag of matmul" "$(complete_words matmul --ba)" "--backend "
 expect "a flag of ipc-bench" "$(complete_words ipc-bench --tra)" "--transport "
 expect "the choices of --backend" "$(complete_words matmul --backend "")" "mpi processes serial threads "

@@ -315,6 +315,19 @@ TEST_P(RunBatchTest, ExecutorAnswersWhatDiffersBetweenBackends) {
   for (std::size_t i = 0; i < kJobs; ++i) EXPECT_EQ(arena.as<std::uint64_t>(0)[i], i * 3);
 }
 
+// Start-up is how long the workers took to start: none start on serial; forked processes and
+// pool threads take some time, for plain and staged jobs alike.
+TEST_P(RunBatchTest, StartupIsReportedWhereWorkersStart) {
+  const bool has_workers = GetParam().backend != Backend::serial;
+  BatchReport plain = run(options(2), make_jobs(6));
+  BatchReport staged = run(options(2), make_jobs(6), {}, staged_run_job());
+  for (const BatchReport* report : {&plain, &staged}) {
+    ASSERT_EQ(report->count(JobStatus::done), 6u);
+    if (has_workers) EXPECT_GT(report->startup.count(), 0);
+    else EXPECT_EQ(report->startup.count(), 0);
+  }
+}
+
 TEST_P(RunBatchTest, EmptyBatchReturnsAnEmptyReport) {
   BatchReport report = run(options(), {});
   EXPECT_TRUE(report.results.empty());

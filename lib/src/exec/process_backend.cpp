@@ -105,6 +105,7 @@ class Coordinator {
   }
 
   BatchReport run() {
+    const Clock::time_point begun = Clock::now();
     watch(catcher_.fd(), [this](std::uint32_t) { on_signal(); });
     // Every worker is forked here, before this thread has a pool or any other thread. Those
     // that cannot be (process or fd limits, memory) leave their slot empty: the batch goes on
@@ -112,6 +113,7 @@ class Coordinator {
     for (Worker& w : workers_)
       if (auto error = spawn(w)) lose_worker(*error);
     started_ = live_workers();
+    const Clock::duration startup = Clock::now() - begun;
     if (started_ == 0) throw std::runtime_error("cannot start workers: " + worker_error_);
     if (lost_ > 0)
       warn("could start only " + std::to_string(started_) + " of " +
@@ -135,6 +137,7 @@ class Coordinator {
     report.worker_error = worker_error_;
     report.interrupted = interrupt_ != 0;
     report.interrupt_signal = interrupt_;
+    report.startup = startup;
     return report;
   }
 

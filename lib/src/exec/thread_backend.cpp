@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <exception>
@@ -46,6 +47,15 @@ struct Shared {
   std::condition_variable idle;
   std::deque<Completion> completed;
   unsigned active = 0;
+  // Start-up: when the batch began, how many pool tasks have begun, and when the last did.
+  std::chrono::steady_clock::time_point begun = std::chrono::steady_clock::now();
+  std::atomic<unsigned> tasks_begun{0};
+  std::atomic<std::chrono::steady_clock::rep> startup{0};
+
+  void task_begins(unsigned tasks) {
+    if (tasks_begun.fetch_add(1) + 1 == tasks)
+      startup = (std::chrono::steady_clock::now() - begun).count();
+  }
 
   void push(Completion c) {
     {
@@ -71,7 +81,8 @@ struct Shared {
 
 // A worker: takes the next job index until none is left (dynamic dispatch with a stable
 // worker index).
-void worker_task(Shared& s, unsigned worker_index) {
+void worker_task(Shared& s, unsigned worker_index, unsigned tasks) {
+  s.task_begins(tasks);
   WorkerContext context{worker_index, s.shared_input};
   while (!s.cancel.load(std::memory_order_relaxed)) {
     std::size_t i = s.next.fetch_add(1);
@@ -114,6 +125,7 @@ void run_stage(InFlight& f, Stage&& stage) {
 // order and stop entering once the batch is cancelled; those already in stop only at the end
 // of their write, so that no job is left half written.
 void pipeline_task(Shared& s, const JobStages& stages, unsigned threads) {
+  s.task_begins(1);
   auto context = [&s] {
     int slot = tbb::this_task_arena::current_thread_index();
     return WorkerContext{slot >= 0 ? static_cast<unsigned>(slot) : 0u, s.shared_input};
@@ -207,7 +219,7 @@ BatchReport run_threads(const Batch& batch) {
   if (batch.stages)
     arena.enqueue([&s, &stages = *batch.stages, n] { pipeline_task(s, stages, n); });
   else
-    for (unsigned w = 0; w < n; ++w) arena.enqueue([&s, w] { worker_task(s, w); });
+    for (unsigned w = 0; w < n; ++w) arena.enqueue([&s, w, n] { worker_task(s, w, n); });
 
   unsigned exited = 0;
   int interrupt = 0;
@@ -248,6 +260,7 @@ BatchReport run_threads(const Batch& batch) {
   report.workers = n;
   report.interrupted = interrupt != 0;
   report.interrupt_signal = interrupt;
+  report.startup = std::chrono::steady_clock::duration(s.startup.load());
   return report;
 }
 

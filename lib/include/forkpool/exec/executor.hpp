@@ -146,6 +146,11 @@ struct BatchReport {
   // on without them. When none was left, the jobs not yet done failed ("not run, ...").
   unsigned workers_lost = 0;
   std::string worker_error;        // why the first of them could not be started
+  // How long the workers took to start, from the start of the batch: processes, until the
+  // last one was forked and handed the shared input (the coordinator's side of fork); threads,
+  // until every pool thread had begun its first task (oneTBB starts threads lazily); serial and
+  // mpi: 0.
+  std::chrono::nanoseconds startup{0};
   [[nodiscard]] std::size_t count(JobStatus s) const noexcept;
 };
 

@@ -2,6 +2,7 @@
 // C = A * B on any backend: the operands in one shared-memory arena, C cut into tiles, each
 // tile a job for the executor.
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -78,6 +79,10 @@ struct MatmulRun {
   bool interrupted = false;
   int interrupt_signal = 0;
   std::vector<std::string> failures;  // one line per tile that failed: which block, and why
+  std::chrono::nanoseconds startup{0};  // BatchReport::startup: how long the workers took to start
+  // Bytes of the jobs, their results and the shared input (once per worker) given to the
+  // executor: what crossed channels, where workers do not share memory.
+  std::uint64_t payload_bytes = 0;
   [[nodiscard]] bool complete() const noexcept { return !interrupted && failures.empty(); }
 };
 

@@ -11,7 +11,7 @@
 #include <optional>
 #include <vector>
 
-namespace forkpool::matmul {
+namespace forkpool {
 
 // PSS of one process in bytes; nullopt when it is gone or /proc cannot be read. Any thread.
 std::optional<std::size_t> pss_bytes(pid_t pid);
@@ -47,4 +47,4 @@ class PeakPoolMemory {
   unsigned samples_ = 0;
 };
 
-}  // namespace forkpool::matmul
+}  // namespace forkpool

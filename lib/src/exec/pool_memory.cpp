@@ -1,4 +1,4 @@
-#include "forkpool/matmul/pool_memory.hpp"
+#include "forkpool/exec/pool_memory.hpp"
 
 #include <unistd.h>
 
@@ -7,7 +7,7 @@
 #include <sstream>
 #include <string>
 
-namespace forkpool::matmul {
+namespace forkpool {
 
 std::optional<std::size_t> pss_bytes(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/smaps_rollup");
@@ -59,4 +59,4 @@ void PeakPoolMemory::sample_now_and_then() {
   sample();
 }
 
-}  // namespace forkpool::matmul
+}  // namespace forkpool

@@ -11,9 +11,9 @@
 #include <cstring>
 
 #include "common/leak_check.hpp"
-#include "forkpool/matmul/pool_memory.hpp"
+#include "forkpool/exec/pool_memory.hpp"
 
-namespace forkpool::matmul {
+namespace forkpool {
 namespace {
 
 constexpr std::size_t kMiB = 1024 * 1024;
@@ -123,4 +123,4 @@ TEST_F(PoolMemoryTest, PeakKeepsTheLargestSample) {
 }
 
 }  // namespace
-}  // namespace forkpool::matmul
+}  // namespace forkpool

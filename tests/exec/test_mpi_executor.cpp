@@ -41,6 +41,7 @@ class MpiExecutorTest : public ::testing::Test {
 TEST_F(MpiExecutorTest, AnswersWhatDiffersFromOtherBackends) {
   const Executor executor(mpi_options());
   EXPECT_FALSE(executor.shares_memory());
+  EXPECT_FALSE(executor.shares_address_space());
   EXPECT_EQ(executor.workers(), 2u);  // 3 ranks: rank 0 coordinates
   EXPECT_EQ(executor.is_coordinator(), std::getenv("OMPI_COMM_WORLD_RANK") == std::string("0"));
 }

@@ -2,6 +2,7 @@
 // same results, each job ends exactly once, and failures and interrupts are reported the same.
 
 #include <csignal>
+#include <cstring>
 #include <map>
 #include <string>
 
@@ -301,6 +302,7 @@ TEST_P(RunBatchTest, ExecutorAnswersWhatDiffersBetweenBackends) {
   EXPECT_EQ(executor.workers(), c.backend == Backend::serial ? 1u : 3u);
   EXPECT_EQ(executor.shares_memory(),
             c.backend != Backend::processes || c.transport == ipc::Transport::shm);
+  EXPECT_EQ(executor.shares_address_space(), c.backend != Backend::processes);
   ExecutorOptions all_cores = options(0);
   EXPECT_EQ(Executor(all_cores).options().workers, available_cores());
 
@@ -313,6 +315,37 @@ TEST_P(RunBatchTest, ExecutorAnswersWhatDiffersBetweenBackends) {
   BatchReport report = executor.run(make_jobs(kJobs, Action::write_arena), run_job);
   ASSERT_EQ(report.count(JobStatus::done), kJobs);
   for (std::size_t i = 0; i < kJobs; ++i) EXPECT_EQ(arena.as<std::uint64_t>(0)[i], i * 3);
+}
+
+// Workers that are threads write this process's private memory in place; forked workers
+// write their own copy of it, which the caller never sees. Both read what was there before.
+TEST_P(RunBatchTest, PrivateMemoryReachesOnlyWorkersThatShareTheAddressSpace) {
+  const Executor executor(options(2));
+  constexpr std::size_t kJobs = 6;
+  std::vector<std::uint64_t> slots(kJobs, 5);
+  std::vector<Bytes> jobs;
+  for (std::uint64_t i = 0; i < kJobs; ++i) {
+    jobs.emplace_back(sizeof i);
+    std::memcpy(jobs.back().data(), &i, sizeof i);
+  }
+  JobFunction write_slot = [&slots](std::span<const std::byte> input, const WorkerContext&) {
+    std::uint64_t index = 0;
+    std::memcpy(&index, input.data(), sizeof index);
+    const std::uint64_t before = slots.at(index);
+    slots[index] = index * 3;
+    Bytes out(sizeof before);
+    std::memcpy(out.data(), &before, sizeof before);
+    return out;
+  };
+  BatchReport report = executor.run(jobs, write_slot);
+  ASSERT_EQ(report.count(JobStatus::done), kJobs);
+  for (std::size_t i = 0; i < kJobs; ++i) {
+    std::uint64_t before = 0;
+    ASSERT_EQ(report.results[i].output.size(), sizeof before);
+    std::memcpy(&before, report.results[i].output.data(), sizeof before);
+    EXPECT_EQ(before, 5u);
+    EXPECT_EQ(slots[i], executor.shares_address_space() ? i * 3 : 5u);
+  }
 }
 
 // Start-up is how long the workers took to start: none start on serial; forked processes and

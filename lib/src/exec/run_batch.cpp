@@ -101,6 +101,10 @@ bool Executor::shares_memory() const noexcept {
   return false;
 }
 
+bool Executor::shares_address_space() const noexcept {
+  return options_.backend == Backend::serial || options_.backend == Backend::threads;
+}
+
 BatchReport Executor::run(std::span<const Bytes> jobs, const JobFunction& fn,
                           std::span<const std::byte> shared_input,
                           const ResultCallback& on_result) const {

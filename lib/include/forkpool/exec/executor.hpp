@@ -195,6 +195,12 @@ class Executor {
   // and results come back in the outputs.
   [[nodiscard]] bool shares_memory() const noexcept;
 
+  // Whether workers are threads of this process (serial, threads), so that any of its memory
+  // reaches them in place, private memory included; forked workers reach only what this
+  // process had before it forked them (copy-on-write: their writes stay theirs) and a
+  // SharedArena (writes visible to all).
+  [[nodiscard]] bool shares_address_space() const noexcept;
+
   // Whether this process coordinates: it plans, loads the inputs, calls run() with the jobs
   // and gets the results. True on every backend but mpi, where only rank 0 coordinates; the
   // other ranks' run() only runs jobs (its `jobs` and `shared_input` are ignored: rank 0's

@@ -60,15 +60,19 @@ void expect_close(const std::vector<double>& got, const std::vector<double>& wan
     ASSERT_NEAR(got[i], want[i], tolerance * (1 + std::abs(want[i]))) << "element " << i;
 }
 
-Operands load(const char* a, const char* b, Dtype dtype) {
-  return load_operands(NpyFile::open(fixture(a)), NpyFile::open(fixture(b)), dtype);
+Operands load(const char* a, const char* b, Dtype dtype,
+              ResultMemory c_memory = ResultMemory::shared) {
+  return load_operands(NpyFile::open(fixture(a)), NpyFile::open(fixture(b)), dtype, c_memory);
 }
+
+// C where the command puts it for this backend: private huge pages for threads and serial.
+ResultMemory c_memory_for(const Setup& s) { return result_memory_for(Executor(options_for(s, 0).executor)); }
 
 class ProductTest : public forkpool::testing::LeakCheckedTest,
                     public ::testing::WithParamInterface<Setup> {};
 
 TEST_P(ProductTest, MatchesNumpyInFloat64) {
-  Operands ops = load("a_64x48_f64.npy", "b_48x80_f64.npy", Dtype::f64);
+  Operands ops = load("a_64x48_f64.npy", "b_48x80_f64.npy", Dtype::f64, c_memory_for(GetParam()));
   MatmulOptions options = options_for(GetParam(), 24);
   TilePlan plan = plan_product(ops, options);
   ASSERT_EQ(plan.tiles.size(), 12u);  // 3 x 4 tiles of 24, the last row of tiles 16 high
@@ -80,11 +84,23 @@ TEST_P(ProductTest, MatchesNumpyInFloat64) {
 }
 
 TEST_P(ProductTest, MatchesNumpyInFloat32WithFortranOrderB) {
-  Operands ops = load("a_50x40_f32.npy", "b_40x30_f32_fortran.npy", Dtype::f32);
+  Operands ops = load("a_50x40_f32.npy", "b_40x30_f32_fortran.npy", Dtype::f32, c_memory_for(GetParam()));
   MatmulOptions options = options_for(GetParam(), 0);
   MatmulRun run = multiply(ops, plan_product(ops, options), options);
   ASSERT_TRUE(run.complete());
   expect_close(c_of(ops), read_row_major(fixture("c_50x40x30_f32.npy")), 1e-5);
+}
+
+// Whichever C the operands were made with, the product lands in it: a C private to this
+// process, which forked workers cannot write, goes over the channel instead.
+TEST_P(ProductTest, EitherPlaceOfCGivesNumpysProduct) {
+  for (ResultMemory c_memory : {ResultMemory::shared, ResultMemory::private_to_process}) {
+    Operands ops = load("a_64x48_f64.npy", "b_48x80_f64.npy", Dtype::f64, c_memory);
+    EXPECT_EQ(ops.c_memory(), c_memory);
+    MatmulOptions options = options_for(GetParam(), 24);
+    ASSERT_TRUE(multiply(ops, plan_product(ops, options), options).complete());
+    expect_close(c_of(ops), read_row_major(fixture("c_64x48x80_f64.npy")), 1e-13);
+  }
 }
 
 TEST_P(ProductTest, ReportsATileThatFailed) {
@@ -165,7 +181,7 @@ TEST_F(OperandsTest, RefusesMismatchedInnerDimensions) {
 
 TEST_F(OperandsTest, RefusesOperandsLargerThanMemory) {
   try {
-    random_operands(Dtype::f64, 1 << 20, 1 << 20, 1 << 20, 1);
+    random_operands(Dtype::f64, 1 << 20, 1 << 20, 1 << 20, 1, ResultMemory::shared);
     FAIL() << "a 24 TiB product was accepted";
   } catch (const NpyError& e) {
     EXPECT_NE(std::string(e.what()).find("available"), std::string::npos) << e.what();

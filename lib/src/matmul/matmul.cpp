@@ -26,19 +26,20 @@ std::string gib(std::size_t bytes) {
   return fmt::format("{:.1f} GiB", static_cast<double>(bytes) / (1024.0 * 1024 * 1024));
 }
 
-// Refuses operands that would not fit before anything is allocated or read, naming the sizes.
-// (The arena's segment is reserved with posix_fallocate, so /dev/shm running out is an error
-// either way; this check says it sooner, for memory too, and in terms of A, B and C.)
-void check_fits(Dtype dtype, std::size_t m, std::size_t k, std::size_t n, std::string_view what) {
-  const std::size_t es = size_of(dtype);
-  constexpr std::size_t kMax = std::numeric_limits<std::size_t>::max() / 4;
-  if (m > kMax / k / es || k > kMax / n / es || m > kMax / n / es)
-    throw NpyError(fmt::format("{}: the product is too large to address", what));
-  std::size_t need = Operands::bytes_needed(dtype, m, k, n);
-  std::size_t have = memory_available();
-  if (need > have)
-    throw NpyError(fmt::format("{}: A, B and C need {} of memory, only {} is available", what,
-                               gib(need), gib(have)));
+std::size_t mem_available() {
+  std::ifstream meminfo("/proc/meminfo");
+  std::string key;
+  std::size_t value = 0;
+  std::string unit;
+  while (meminfo >> key >> value >> unit)
+    if (key == "MemAvailable:") return value * 1024;
+  return std::numeric_limits<std::size_t>::max();
+}
+
+std::size_t shm_free() {
+  struct statvfs fs {};
+  if (::statvfs("/dev/shm", &fs) != 0) return std::numeric_limits<std::size_t>::max();
+  return static_cast<std::size_t>(fs.f_bavail) * fs.f_frsize;
 }
 
 // The fixed part of every job message: which tile of which product. With workers that do not
@@ -141,40 +142,56 @@ std::size_t Operands::bytes_needed(Dtype dtype, std::size_t m, std::size_t k, st
   return padded(m * k * es) + padded(k * n * es) + padded(m * n * es);
 }
 
-Operands::Operands(Dtype dtype, std::size_t m, std::size_t k, std::size_t n)
-    : dtype_(dtype), m_(m), k_(k), n_(n), arena_(bytes_needed(dtype, m, k, n)) {
-  std::size_t es = size_of(dtype);
-  a_ = arena_.allocate(m * k * es, kAlignment);
-  b_ = arena_.allocate(k * n * es, kAlignment);
-  c_ = arena_.allocate(m * n * es, kAlignment);
+Operands::Operands(Dtype dtype, std::size_t m, std::size_t k, std::size_t n,
+                   ResultMemory c_memory)
+    : dtype_(dtype),
+      m_(m),
+      k_(k),
+      n_(n),
+      c_memory_(c_memory),
+      shared_(c_memory == ResultMemory::shared ? padded(m * n * size_of(dtype)) : 1) {
+  const std::size_t es = size_of(dtype);
+  b_ = padded(m * k * es);
+  const std::size_t c_offset = b_ + padded(k * n * es);
+  const bool c_private = c_memory == ResultMemory::private_to_process;
+  auto memory = ipc::PrivateMemory::create(c_offset + (c_private ? m * n * es : 0));
+  if (!memory) throw std::runtime_error("operands: " + memory.error().message());
+  private_ = std::move(*memory);
+  c_ = c_private ? private_.data() + c_offset : shared_.at(shared_.allocate(m * n * es, kAlignment));
 }
 
-std::size_t memory_available() {
-  std::size_t available = std::numeric_limits<std::size_t>::max();
-  std::ifstream meminfo("/proc/meminfo");
-  std::string key;
-  std::size_t value = 0;
-  std::string unit;
-  while (meminfo >> key >> value >> unit) {
-    if (key == "MemAvailable:") {
-      available = value * 1024;
-      break;
-    }
+ResultMemory result_memory_for(const Executor& executor) {
+  return executor.shares_address_space() ? ResultMemory::private_to_process : ResultMemory::shared;
+}
+
+void check_operands_fit(Dtype dtype, std::size_t m, std::size_t k, std::size_t n,
+                        ResultMemory c_memory, std::string_view what) {
+  const std::size_t es = size_of(dtype);
+  constexpr std::size_t kMax = std::numeric_limits<std::size_t>::max() / 4;
+  if (m > kMax / k / es || k > kMax / n / es || m > kMax / n / es)
+    throw NpyError(fmt::format("{}: the product is too large to address", what));
+  const std::size_t need = Operands::bytes_needed(dtype, m, k, n);
+  if (std::size_t have = mem_available(); need > have)
+    throw NpyError(fmt::format("{}: A, B and C need {} of memory, only {} is available", what,
+                               gib(need), gib(have)));
+  // A shared segment larger than /dev/shm's free space would be refused by posix_fallocate
+  // anyway; this says it in terms of C.
+  if (c_memory == ResultMemory::shared) {
+    const std::size_t c_bytes = padded(m * n * es);
+    if (std::size_t have = shm_free(); c_bytes > have)
+      throw NpyError(fmt::format("{}: C needs {} of shared memory, only {} is free in /dev/shm",
+                                 what, gib(c_bytes), gib(have)));
   }
-  struct statvfs fs {};
-  if (::statvfs("/dev/shm", &fs) == 0)
-    available = std::min<std::size_t>(available, static_cast<std::size_t>(fs.f_bavail) * fs.f_frsize);
-  return available;
 }
 
-Operands load_operands(const NpyFile& a, const NpyFile& b, Dtype dtype) {
+Operands load_operands(const NpyFile& a, const NpyFile& b, Dtype dtype, ResultMemory c_memory) {
   if (a.cols() != b.rows())
     throw NpyError(fmt::format("cannot multiply {} ({}x{}) by {} ({}x{}): {} columns but {} rows",
                                a.name(), a.rows(), a.cols(), b.name(), b.rows(), b.cols(),
                                a.cols(), b.rows()));
   std::size_t m = a.rows(), k = a.cols(), n = b.cols();
-  check_fits(dtype, m, k, n, fmt::format("{} x {}", a.name(), b.name()));
-  Operands ops(dtype, m, k, n);
+  check_operands_fit(dtype, m, k, n, c_memory, fmt::format("{} x {}", a.name(), b.name()));
+  Operands ops(dtype, m, k, n, c_memory);
   // Read into the shared arena itself: no second copy of A or B, and a file that changes
   // meanwhile is an NpyError rather than a SIGBUS from a mapping.
   a.read_row_major(dtype, ops.a());
@@ -183,10 +200,10 @@ Operands load_operands(const NpyFile& a, const NpyFile& b, Dtype dtype) {
 }
 
 Operands random_operands(Dtype dtype, std::size_t m, std::size_t k, std::size_t n,
-                         std::uint64_t seed) {
+                         std::uint64_t seed, ResultMemory c_memory) {
   if (m == 0 || k == 0 || n == 0) throw NpyError("--random: every dimension must be at least 1");
-  check_fits(dtype, m, k, n, fmt::format("--random {}x{}x{}", m, k, n));
-  Operands ops(dtype, m, k, n);
+  check_operands_fit(dtype, m, k, n, c_memory, fmt::format("--random {}x{}x{}", m, k, n));
+  Operands ops(dtype, m, k, n, c_memory);
   fill_uniform(dtype, ops.a(), m * k, seed);
   fill_uniform(dtype, ops.b(), k * n, seed + 1);
   return ops;
@@ -207,10 +224,13 @@ MatmulRun multiply(Operands& ops, const TilePlan& plan, const MatmulOptions& opt
   run.plan = plan;
   const auto& tiles = run.plan.tiles;
 
-  // Workers that share this process's memory reach A, B and C in the arena in place; the
-  // others get B once, as the shared input, and their rows of A with each job, and send their
-  // blocks of C back.
-  const bool in_place = Executor(exec).shares_memory();
+  // Workers that share this process's memory reach A, B and C in place: threads all of it,
+  // forked workers A and B through fork's copy of the page tables and C in the arena (a C
+  // private to this process only threads reach). The others get B once, as the shared input,
+  // and their rows of A with each job, and send their blocks of C back.
+  const Executor planned(exec);
+  const bool in_place = planned.shares_memory() && (ops.c_memory() == ResultMemory::shared ||
+                                                   planned.shares_address_space());
   std::vector<Bytes> jobs;
   jobs.reserve(tiles.size());
   for (std::size_t i = 0; i < tiles.size(); ++i) {

@@ -1,41 +1,56 @@
 #pragma once
-// C = A * B on any backend: the operands in one shared-memory arena, C cut into tiles, each
-// tile a job for the executor.
+// C = A * B on any backend: the operands where workers reach them in place, C cut into tiles,
+// each tile a job for the executor.
 
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <span>
+#include <string_view>
 #include <string>
 #include <vector>
 
 #include "forkpool/exec/executor.hpp"
 #include "forkpool/exec/shared_arena.hpp"
+#include "forkpool/ipc/private_memory.hpp"
 #include "forkpool/matmul/npy.hpp"
 #include "forkpool/matmul/tile_plan.hpp"
 
 namespace forkpool::matmul {
 
-// A (m x k), B (k x n) and C (m x n), row-major, one element type, in one SharedArena so that
-// forked workers reach all three in place. Made by the coordinator before run_batch(); workers
-// only read A and B and write their own blocks of C. Move-only (it owns the arena).
+// Where C lives. Workers that are threads of this process (Executor::shares_address_space:
+// serial, threads) reach all of its memory, so C can be private memory in huge pages, as
+// numpy's result is; forked workers (processes over shm) reach it only in a SharedArena, whose
+// tmpfs pages are 4 KiB. docs/matmul.md ("Where A, B and C live") has the measurements.
+enum class ResultMemory { shared, private_to_process };
+
+// The C that `executor`'s workers can write in place at the least cost.
+[[nodiscard]] ResultMemory result_memory_for(const Executor& executor);
+
+// A (m x k), B (k x n) and C (m x n), row-major, one element type. A and B are private memory
+// in transparent huge pages (ipc::PrivateMemory): filled before the workers are forked, they
+// reach every worker through fork's copy of the page tables, without a fault or a copy, and
+// nothing writes them afterwards. C is in a SharedArena or, for workers that are threads of
+// this process, in private huge pages too (ResultMemory). Made by the coordinator before
+// Executor::run(); workers only read A and B and write their own blocks of C. Move-only.
 class Operands {
  public:
-  // Bytes of shared memory the three matrices take.
+  // Bytes the three matrices take.
   static std::size_t bytes_needed(Dtype dtype, std::size_t m, std::size_t k, std::size_t n);
 
-  // Throws std::runtime_error when the arena cannot be made; check memory_available() first,
-  // since an oversized shared segment fails only when touched.
-  Operands(Dtype dtype, std::size_t m, std::size_t k, std::size_t n);
+  // Throws std::runtime_error when the memory cannot be had; check_operands_fit() first, since
+  // memory is only really given when touched.
+  Operands(Dtype dtype, std::size_t m, std::size_t k, std::size_t n, ResultMemory c_memory);
 
   [[nodiscard]] Dtype dtype() const noexcept { return dtype_; }
   [[nodiscard]] std::size_t m() const noexcept { return m_; }
   [[nodiscard]] std::size_t k() const noexcept { return k_; }
   [[nodiscard]] std::size_t n() const noexcept { return n_; }
-  [[nodiscard]] std::byte* a() const noexcept { return arena_.at(a_); }
-  [[nodiscard]] std::byte* b() const noexcept { return arena_.at(b_); }
-  [[nodiscard]] std::byte* c() const noexcept { return arena_.at(c_); }
+  [[nodiscard]] ResultMemory c_memory() const noexcept { return c_memory_; }
+  [[nodiscard]] std::byte* a() const noexcept { return private_.data(); }
+  [[nodiscard]] std::byte* b() const noexcept { return private_.data() + b_; }
+  [[nodiscard]] std::byte* c() const noexcept { return c_; }
   [[nodiscard]] std::span<const std::byte> c_bytes() const noexcept {
     return {c(), m_ * n_ * size_of(dtype_)};
   }
@@ -43,24 +58,29 @@ class Operands {
  private:
   Dtype dtype_;
   std::size_t m_, k_, n_;
-  SharedArena arena_;
-  std::size_t a_ = 0, b_ = 0, c_ = 0;
+  ResultMemory c_memory_;
+  ipc::PrivateMemory private_;  // A, B, and C when it is private
+  SharedArena shared_;          // C when it is shared; one byte otherwise
+  std::size_t b_ = 0;
+  std::byte* c_ = nullptr;
 };
 
-// Bytes this process can still put in shared memory: the smaller of the memory available
-// (MemAvailable) and the free space of /dev/shm.
-std::size_t memory_available();
+// Refuses, with NpyError naming the sizes, operands that would not fit: more than the memory
+// available (MemAvailable), or a shared C larger than the free space of /dev/shm. `what` names
+// the operands in the message.
+void check_operands_fit(Dtype dtype, std::size_t m, std::size_t k, std::size_t n,
+                        ResultMemory c_memory, std::string_view what);
 
 // Operands for A * B read from two .npy files, in `dtype` (the files' own type is converted).
 // Refuses, with NpyError and before allocating anything, inner dimensions that differ and
-// operands larger than memory_available(); throws NpyError when a file changed since it was
+// operands that do not fit (check_operands_fit); throws NpyError when a file changed since it was
 // opened or cannot be read.
-Operands load_operands(const NpyFile& a, const NpyFile& b, Dtype dtype);
+Operands load_operands(const NpyFile& a, const NpyFile& b, Dtype dtype, ResultMemory c_memory);
 
 // Operands with A and B uniform in [-1, 1) from `seed` (B from seed + 1). Refuses with
 // NpyError what does not fit in memory.
 Operands random_operands(Dtype dtype, std::size_t m, std::size_t k, std::size_t n,
-                         std::uint64_t seed);
+                         std::uint64_t seed, ResultMemory c_memory);
 
 struct MatmulOptions {
   ExecutorOptions executor;

@@ -246,6 +246,28 @@ TEST_F(CodecTest, RecipeTravelsWithItsColourAndMetadataSettings) {
   EXPECT_EQ(ImageRecipe::deserialize(ImageRecipe{}.serialize()).colorspace, Colorspace::keep);
 }
 
+// A worker's result whose sizes are numbers no int holds (1e20 was undefined behaviour in the
+// conversion, found by fuzz_image_messages) or negative byte counts is malformed, like any
+// other field of the wrong type: the coordinator fails that item with the message.
+TEST_F(CodecTest, ResultsWithNumbersOutOfRangeAreMalformed) {
+  auto bytes_of = [](const std::string& text) {
+    const auto* p = reinterpret_cast<const std::byte*>(text.data());
+    return std::vector<std::byte>(p, p + text.size());
+  };
+  const std::string good = R"({"ib":1,"ob":2,"iw":3,"ih":4,"ow":5,"oh":6,"r":1,"ms":0.5})";
+  EXPECT_EQ(ImageOutcome::deserialize(bytes_of(good)).output_size, cv::Size(5, 6));
+  for (const char* bad : {R"({"ib":1,"ob":2,"iw":1e20,"ih":4,"ow":5,"oh":6,"r":1,"ms":0.5})",
+                          R"({"ib":1,"ob":2,"iw":3,"ih":4,"ow":5,"oh":4294967296,"r":1,"ms":0.5})",
+                          R"({"ib":-1,"ob":2,"iw":3,"ih":4,"ow":5,"oh":6,"r":1,"ms":0.5})",
+                          R"({"ib":1,"ob":2,"iw":3.5,"ih":4,"ow":5,"oh":6,"r":1,"ms":0.5})"}) {
+    SCOPED_TRACE(bad);
+    EXPECT_THROW((void)ImageOutcome::deserialize(bytes_of(bad)), std::runtime_error);
+  }
+  EXPECT_THROW((void)ImageRecipe::deserialize(bytes_of(
+                   R"({"ops":[],"quality":1e300,"max_pixels":0,"colorspace":"keep","strip":false})")),
+               std::runtime_error);
+}
+
 TEST_F(CodecTest, EncodesEveryFormatSoItDecodesBack) {
   const cv::Mat image = synthetic_image(64, 48);
   for (ImageFormat format : {ImageFormat::jpeg, ImageFormat::png, ImageFormat::webp, ImageFormat::tiff}) {

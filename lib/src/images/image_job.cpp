@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
+#include <utility>
 
 #include "forkpool/images/files.hpp"
 #include "forkpool/images/geometry.hpp"
@@ -34,6 +36,20 @@ nlohmann::json parse_json(std::span<const std::byte> bytes, const char* what) {
   return json;
 }
 
+// A whole number of type Int at `key`. nlohmann's get<int>() converts any JSON number with a
+// cast, which for a float beyond the type's range (1e20) is undefined behaviour: these messages
+// cross a channel, so a worker that sends such a field fails its item instead.
+template <class Int>
+Int whole_number(const nlohmann::json& json, const char* key, const char* what) {
+  const nlohmann::json& value = json.at(key);
+  if (value.is_number_unsigned()) {
+    if (auto u = value.get<std::uint64_t>(); std::in_range<Int>(u)) return static_cast<Int>(u);
+  } else if (value.is_number_integer()) {
+    if (auto i = value.get<std::int64_t>(); std::in_range<Int>(i)) return static_cast<Int>(i);
+  }
+  throw std::runtime_error(fmt::format("malformed {} message: \"{}\" is not a whole number in range", what, key));
+}
+
 }  // namespace
 
 std::vector<std::byte> ImageRecipe::serialize() const {
@@ -49,8 +65,8 @@ ImageRecipe ImageRecipe::deserialize(std::span<const std::byte> bytes) {
   auto json = parse_json(bytes, "recipe");
   ImageRecipe r;
   r.ops = json.at("ops").get<std::vector<std::string>>();
-  r.quality = json.at("quality").get<int>();
-  r.max_pixels = json.at("max_pixels").get<std::uint64_t>();
+  r.quality = whole_number<int>(json, "quality", "recipe");
+  r.max_pixels = whole_number<std::uint64_t>(json, "max_pixels", "recipe");
   auto colorspace = colorspace_from_name(json.at("colorspace").get<std::string>());
   if (!colorspace) throw std::runtime_error("malformed recipe message");
   r.colorspace = *colorspace;
@@ -85,11 +101,11 @@ std::vector<std::byte> ImageOutcome::serialize() const {
 ImageOutcome ImageOutcome::deserialize(std::span<const std::byte> bytes) {
   auto json = parse_json(bytes, "result");
   ImageOutcome o;
-  o.input_bytes = json.at("ib").get<std::uint64_t>();
-  o.output_bytes = json.at("ob").get<std::uint64_t>();
-  o.input_size = {json.at("iw").get<int>(), json.at("ih").get<int>()};
-  o.output_size = {json.at("ow").get<int>(), json.at("oh").get<int>()};
-  o.reduction = json.at("r").get<int>();
+  o.input_bytes = whole_number<std::uint64_t>(json, "ib", "result");
+  o.output_bytes = whole_number<std::uint64_t>(json, "ob", "result");
+  o.input_size = {whole_number<int>(json, "iw", "result"), whole_number<int>(json, "ih", "result")};
+  o.output_size = {whole_number<int>(json, "ow", "result"), whole_number<int>(json, "oh", "result")};
+  o.reduction = whole_number<int>(json, "r", "result");
   o.ms = json.at("ms").get<double>();
   return o;
 }

@@ -33,13 +33,13 @@ inline void add_job_timeout_flag(CLI::App& command, double& seconds, const std::
           ""));
 }
 
-// Sets options.job_timeout from the flag, or to `default_seconds` (0: none) on the processes
-// backend when it was not given. An explicit timeout with threads or serial is bad usage.
+// Sets options.job_timeout from the flag, or to `default_seconds` (0: none) where the backend
+// can stop a running job and the flag was not given. An explicit timeout elsewhere is bad usage.
 inline void apply_job_timeout(ExecutorOptions& options, double seconds, double default_seconds) {
   if (seconds < 0) {
-    if (options.backend != Backend::processes) return;
+    if (!stops_running_jobs(options)) return;
     seconds = default_seconds;
-  } else if (seconds > 0 && options.backend != Backend::processes) {
+  } else if (seconds > 0 && !stops_running_jobs(options)) {
     throw InputError("--job-timeout needs --backend processes: " +
                      std::string(to_string(options.backend)) +
                      " cannot stop a job that is running (use --job-timeout 0 or leave it out)");

@@ -42,6 +42,7 @@ TEST_F(MpiExecutorTest, AnswersWhatDiffersFromOtherBackends) {
   const Executor executor(mpi_options());
   EXPECT_FALSE(executor.shares_memory());
   EXPECT_FALSE(executor.shares_address_space());
+  EXPECT_FALSE(stops_running_jobs(mpi_options()));
   EXPECT_EQ(executor.workers(), 2u);  // 3 ranks: rank 0 coordinates
   EXPECT_EQ(executor.is_coordinator(), std::getenv("OMPI_COMM_WORLD_RANK") == std::string("0"));
 }

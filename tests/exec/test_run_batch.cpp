@@ -276,6 +276,7 @@ TEST_P(RunBatchTest, JobTimeoutIsKeptOnProcessesAndRefusedElsewhere) {
   ExecutorOptions o = options(2);
   o.job_timeout = std::chrono::seconds(60);
   std::vector<Bytes> jobs = make_jobs(20, Action::sleep_then_compute);
+  EXPECT_EQ(stops_running_jobs(o), GetParam().backend == Backend::processes);
   if (GetParam().backend != Backend::processes) {
     EXPECT_THROW((void)run_batch(o, jobs, run_job), std::invalid_argument);
     return;

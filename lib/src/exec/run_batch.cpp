@@ -63,13 +63,17 @@ BatchReport run_on_backend(const ExecutorOptions& options, std::span<const Bytes
 }  // namespace
 }  // namespace detail
 
+bool stops_running_jobs(const ExecutorOptions& options) noexcept {
+  return options.backend == Backend::processes;
+}
+
 Executor::Executor(ExecutorOptions options) : options_(std::move(options)) {
   if (options_.job_timeout.count() < 0) throw std::invalid_argument("run_batch: negative job timeout");
   // Deadlines add the timeout to steady_clock's nanoseconds: beyond a year it is a mistake, and
   // far beyond, an overflow that would make every job time out at once.
   if (options_.job_timeout > std::chrono::hours(24 * 366))
     throw std::invalid_argument("run_batch: a job timeout over a year");
-  if (options_.job_timeout.count() > 0 && options_.backend != Backend::processes)
+  if (options_.job_timeout.count() > 0 && !stops_running_jobs(options_))
     throw std::invalid_argument("a job timeout needs the processes backend: " +
                                 std::string(to_string(options_.backend)) +
                                 " cannot stop a job that is running");

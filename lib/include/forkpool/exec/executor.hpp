@@ -229,6 +229,11 @@ class Executor {
   unsigned ranks_ = 0;  // mpi: the ranks of the run, coordinator included
 };
 
+// Whether the backend `options` choose can stop a job that is running, which a job timeout
+// needs: only processes, whose workers can be killed (a thread cannot be, and an mpi rank's
+// death ends the whole run). Asked before an Executor is made, to refuse a timeout readably.
+[[nodiscard]] bool stops_running_jobs(const ExecutorOptions& options) noexcept;
+
 // Executor(options).run(...): one batch, for callers that need no answer from the executor
 // before it runs.
 BatchReport run_batch(const ExecutorOptions& options, std::span<const Bytes> jobs,

@@ -130,7 +130,7 @@ LoadedImage load_image(const std::filesystem::path& input, const OpChain& chain,
     // The leading resize's target comes from the full size, so the output is the same size
     // as without the reduction; only the decoding work shrank.
     image.outcome.input_size = header->oriented_size();
-    image.pixels = resize_image(image.pixels, *chain.front()->output_size(image.outcome.input_size));
+    image.pixels = chain.front()->run_from(image.pixels, image.outcome.input_size);
     image.next_op = 1;
   } else {
     image.outcome.input_size = image.pixels.size();

@@ -39,6 +39,12 @@ struct ImagesFlags {
   bool dry_run = false;
   std::string colorspace = "keep";
   bool strip = false;
+  // Encoder options, each for its own format.
+  bool jpeg_progressive = false;
+  std::string jpeg_subsampling = "420";
+  int png_level = -1;  // -1: OpenCV's default
+  bool webp_lossless = false;
+  std::string tiff_compression = "lzw";
   // Inputs and output naming.
   std::string files_from;
   bool null_separated = false;
@@ -153,6 +159,12 @@ images::ImageBatchSettings settings_from(const ImagesFlags& f) {
   s.recipe.max_pixels = static_cast<std::uint64_t>(f.max_megapixels * 1e6);
   s.recipe.colorspace = *images::colorspace_from_name(f.colorspace);  // IsMember checked it
   s.recipe.strip = f.strip;
+  // IsMember and Range checked these.
+  s.recipe.encoder.jpeg_progressive = f.jpeg_progressive;
+  s.recipe.encoder.jpeg_subsampling = *images::jpeg_subsampling_from_name(f.jpeg_subsampling);
+  s.recipe.encoder.png_level = f.png_level;
+  s.recipe.encoder.webp_lossless = f.webp_lossless;
+  s.recipe.encoder.tiff_compression = *images::tiff_compression_from_name(f.tiff_compression);
   s.inputs.recursive = f.recursive;
   s.overwrite = f.overwrite;
   s.output_inside_input = f.output_inside_input;
@@ -320,6 +332,26 @@ void setup(CLI::App& root, CommandRunner& chosen) {
   cmd->add_option("--format", flags->format, "Output format: jpg | png | webp | tiff (default: the input's)");
   cmd->add_option("--quality", flags->quality, "JPEG and WebP quality, 1..100")
       ->check(CLI::Range(1, 100))
+      ->capture_default_str();
+  // Encoder options: each applies to outputs of its own format and is ignored by the others.
+  cmd->add_flag("--jpeg-progressive", flags->jpeg_progressive,
+                "JPEG: progressive (shows coarse to fine while it loads; often a little smaller)");
+  cmd->add_option("--jpeg-subsampling", flags->jpeg_subsampling,
+                  "JPEG: chroma subsampling, 444 (full colour resolution: sharp red text, "
+                  "graphics), 422 (half across) or 420 (half across and down: smallest)")
+      ->type_name("MODE")
+      ->check(CLI::IsMember({"444", "422", "420"}))
+      ->capture_default_str();
+  cmd->add_option("--png-level", flags->png_level,
+                  "PNG: zlib compression level, 0 (none, fastest) .. 9 (smallest, slowest); "
+                  "default: OpenCV's fast setting (level 1, RLE)")
+      ->type_name("N")
+      ->check(CLI::Range(0, 9));
+  cmd->add_flag("--webp-lossless", flags->webp_lossless,
+                "WebP: lossless (pixels kept exactly; --quality does not apply)");
+  cmd->add_option("--tiff-compression", flags->tiff_compression, "TIFF: compression, none | lzw | deflate")
+      ->type_name("NAME")
+      ->check(CLI::IsMember({"none", "lzw", "deflate"}))
       ->capture_default_str();
   cmd->add_flag("--overwrite", flags->overwrite, "Make every output again, even those up to date or made by hand");
   cmd->add_flag("--output-inside-input", flags->output_inside_input,

@@ -144,6 +144,13 @@ std::string images_json(const images::ImageBatch& batch, const images::ImageBatc
       {"quality", batch.settings.recipe.quality},
       {"colorspace", images::to_string(batch.settings.recipe.colorspace)},
       {"strip", batch.settings.recipe.strip},
+      {"jpeg_progressive", batch.settings.recipe.encoder.jpeg_progressive},
+      {"jpeg_subsampling", images::to_string(batch.settings.recipe.encoder.jpeg_subsampling)},
+      {"png_level", batch.settings.recipe.encoder.png_level < 0
+                        ? nlohmann::json(nullptr)
+                        : nlohmann::json(batch.settings.recipe.encoder.png_level)},
+      {"webp_lossless", batch.settings.recipe.encoder.webp_lossless},
+      {"tiff_compression", images::to_string(batch.settings.recipe.encoder.tiff_compression)},
       {"backend", to_string(options.backend)},
       {"transport", ipc::to_string(options.transport)},
       {"workers", report.workers},

@@ -3,7 +3,7 @@
 // std::invalid_argument, never crash. What they accept is applied to image sizes from 1x1 to
 // the largest a side may be, which must give a size of at least 1x1 (resize) or a region
 // inside the image (crop, or std::runtime_error when there is none), and no side beyond
-// 2^24, where apply() stops. Arithmetic only: no pixels.
+// 2^24, where apply() stops; a fill ('WxH^') at most WxH. Arithmetic only: no pixels.
 
 #include <cstddef>
 #include <cstdint>
@@ -31,6 +31,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         cv::Size out = g.apply({w, h});
         if (out.width < 1 || out.height < 1 || out.width > kMaxOutputSide ||
             out.height > kMaxOutputSide)
+          std::abort();
+        // A fill ('^') crops what it scaled to at most the box, and never beyond what it scaled.
+        cv::Size scaled = g.scaled_size({w, h});
+        if (g.fill && (out.width > g.width || out.height > g.height || out.width > scaled.width ||
+                       out.height > scaled.height))
           std::abort();
       }
   } catch (const std::invalid_argument&) {

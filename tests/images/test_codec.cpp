@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 
 #include "common/leak_check.hpp"
 #include "crafted_images.hpp"
@@ -232,6 +233,92 @@ TEST_F(CodecTest, OutputRecordFollowsWhatMakesTheBytes) {
     other.strip = true;
     EXPECT_NE(other.output_record(format), recipe.output_record(format));
   }
+}
+
+// Each encoder option is in the record of its own format only, and only when it is not at its
+// default: outputs made before the options existed keep the record they had.
+TEST_F(CodecTest, EncoderOptionsAreInTheRecordOfTheirOwnFormatOnly) {
+  const std::vector<ImageFormat> formats{ImageFormat::jpeg, ImageFormat::png, ImageFormat::webp, ImageFormat::tiff};
+  ImageRecipe recipe;
+  recipe.ops = {"resize=200x200^"};
+  EXPECT_EQ(recipe.output_record(ImageFormat::jpeg),
+            R"({"colorspace":"keep","format":"jpeg","ops":["resize=200x200^"],"quality":90,"strip":false,"v":2})");
+  EXPECT_EQ(recipe.output_record(ImageFormat::png),
+            R"({"colorspace":"keep","format":"png","ops":["resize=200x200^"],"strip":false,"v":2})");
+  struct Change {
+    void (*apply)(EncoderOptions&);
+    ImageFormat format;
+  };
+  const Change changes[] = {
+      {[](EncoderOptions& o) { o.jpeg_progressive = true; }, ImageFormat::jpeg},
+      {[](EncoderOptions& o) { o.jpeg_subsampling = JpegSubsampling::s444; }, ImageFormat::jpeg},
+      {[](EncoderOptions& o) { o.jpeg_subsampling = JpegSubsampling::s422; }, ImageFormat::jpeg},
+      {[](EncoderOptions& o) { o.png_level = 0; }, ImageFormat::png},
+      {[](EncoderOptions& o) { o.png_level = 9; }, ImageFormat::png},
+      {[](EncoderOptions& o) { o.webp_lossless = true; }, ImageFormat::webp},
+      {[](EncoderOptions& o) { o.tiff_compression = TiffCompression::none; }, ImageFormat::tiff},
+      {[](EncoderOptions& o) { o.tiff_compression = TiffCompression::deflate; }, ImageFormat::tiff},
+  };
+  for (const Change& change : changes) {
+    ImageRecipe other = recipe;
+    change.apply(other.encoder);
+    for (ImageFormat format : formats)
+      EXPECT_EQ(other.output_record(format) != recipe.output_record(format), format == change.format)
+          << other.output_record(format);
+    // And it reaches the workers.
+    EXPECT_EQ(ImageRecipe::deserialize(other.serialize()).encoder, other.encoder);
+  }
+  // Lossless WebP has no quality: changing it changes nothing there.
+  ImageRecipe lossless = recipe;
+  lossless.encoder.webp_lossless = true;
+  ImageRecipe lower = lossless;
+  lower.quality = 40;
+  EXPECT_EQ(lower.output_record(ImageFormat::webp), lossless.output_record(ImageFormat::webp));
+  EXPECT_NE(lower.output_record(ImageFormat::jpeg), lossless.output_record(ImageFormat::jpeg));
+  // The crop of a fill is in the op's text.
+  ImageRecipe attention = recipe;
+  attention.ops = {"resize=200x200^:attention"};
+  EXPECT_NE(attention.output_record(ImageFormat::png), recipe.output_record(ImageFormat::png));
+}
+
+// The options make the bytes they claim; the defaults make what OpenCV's encoder makes.
+TEST_F(CodecTest, EncoderOptionsChangeTheBytesAndDefaultsAreOpenCvs) {
+  const cv::Mat image = synthetic_image(96, 64);
+  auto encoded = [&](ImageFormat format, const EncoderOptions& options) {
+    return encode_image(image, format, 90, options);
+  };
+  auto opencv = [&](const char* ext, std::vector<int> params) {
+    std::vector<unsigned char> bytes;
+    EXPECT_TRUE(cv::imencode(ext, image, bytes, params));
+    return bytes;
+  };
+  EXPECT_EQ(encoded(ImageFormat::jpeg, {}), opencv(".jpg", {cv::IMWRITE_JPEG_QUALITY, 90}));
+  EXPECT_EQ(encoded(ImageFormat::png, {}), opencv(".png", {}));
+  EXPECT_EQ(encoded(ImageFormat::tiff, {}), opencv(".tiff", {}));
+  EXPECT_EQ(encoded(ImageFormat::webp, {}), opencv(".webp", {cv::IMWRITE_WEBP_QUALITY, 90}));
+  EncoderOptions o;
+  o.jpeg_progressive = true;
+  EXPECT_EQ(encoded(ImageFormat::jpeg, o),
+            opencv(".jpg", {cv::IMWRITE_JPEG_QUALITY, 90, cv::IMWRITE_JPEG_PROGRESSIVE, 1}));
+  // Finer chroma, closer colours: the error falls from 420 to 422 to 444.
+  double previous_error = 1e9;
+  for (auto subsampling : {JpegSubsampling::s420, JpegSubsampling::s422, JpegSubsampling::s444}) {
+    o = {};
+    o.jpeg_subsampling = subsampling;
+    const auto bytes = encoded(ImageFormat::jpeg, o);
+    if (subsampling != JpegSubsampling::s420) EXPECT_NE(bytes, encoded(ImageFormat::jpeg, {}));
+    const cv::Mat back = cv::imdecode(bytes, cv::IMREAD_COLOR);
+    ASSERT_EQ(back.size(), image.size());
+    const double error = cv::norm(back, image, cv::NORM_L1) / image.total() / 3;
+    EXPECT_LT(error, previous_error) << to_string(subsampling);
+    previous_error = error;
+  }
+  // A grey JPEG has no chroma to subsample: 444 goes through OpenCV like 420.
+  o = {};
+  o.jpeg_subsampling = JpegSubsampling::s444;
+  cv::Mat grey;
+  cv::cvtColor(image, grey, cv::COLOR_BGR2GRAY);
+  EXPECT_EQ(encode_image(grey, ImageFormat::jpeg, 90, o), encode_image(grey, ImageFormat::jpeg, 90));
 }
 
 TEST_F(CodecTest, RecipeTravelsWithItsColourAndMetadataSettings) {

@@ -62,6 +62,89 @@ TEST_F(GeometryTest, BadSyntaxIsRefusedWithTheAcceptedForms) {
   }
 }
 
+cv::Size scaled(std::string_view geometry, cv::Size in) { return parse_geometry(geometry).scaled_size(in); }
+
+// '^' scales so that the image covers the box (the larger of the two scales), and the crop
+// then cuts it to exactly the box, whatever the image's shape.
+TEST_F(GeometryTest, FillCoversTheBoxThenCropsToExactlyIt) {
+  EXPECT_EQ(scaled("200x200^", {1600, 900}), cv::Size(356, 200));  // landscape
+  EXPECT_EQ(scaled("200x200^", {900, 1600}), cv::Size(200, 356));  // portrait
+  EXPECT_EQ(scaled("200x200^", {1000, 1000}), cv::Size(200, 200));  // square
+  EXPECT_EQ(scaled("300x100^", {1600, 900}), cv::Size(300, 169));
+  EXPECT_EQ(scaled("200x200^", {50, 100}), cv::Size(200, 400));  // enlarges without '>'
+  for (cv::Size in : {cv::Size(1600, 900), cv::Size(900, 1600), cv::Size(1000, 1000),
+                      cv::Size(50, 100), cv::Size(1, 1000), cv::Size(201, 199)}) {
+    EXPECT_EQ(resized("200x200^", in), cv::Size(200, 200)) << in;
+    EXPECT_EQ(resized("300x100^", in), cv::Size(300, 100)) << in;
+    const cv::Size s = scaled("300x100^", in);
+    EXPECT_TRUE(s.width == 300 || s.height == 100) << in << " -> " << s;  // one side exact
+    EXPECT_GE(s.width, 300);
+    EXPECT_GE(s.height, 100);
+  }
+}
+
+// As ImageMagick: '>' applies the covering scale only when it shrinks, '<' only when it
+// enlarges. The crop comes after in both cases, and never adds pixels: an image left smaller
+// than the box on a side keeps that side.
+TEST_F(GeometryTest, FillWithShrinkOrEnlargeOnly) {
+  EXPECT_EQ(scaled("200x200^>", {1600, 900}), cv::Size(356, 200));
+  EXPECT_EQ(resized("200x200^>", {1600, 900}), cv::Size(200, 200));
+  EXPECT_EQ(scaled("200x200^>", {300, 100}), cv::Size(300, 100));  // covering would enlarge
+  EXPECT_EQ(resized("200x200^>", {300, 100}), cv::Size(200, 100));
+  EXPECT_EQ(resized("200x200^>", {100, 50}), cv::Size(100, 50));
+  EXPECT_EQ(resized("200x200^>", {200, 200}), cv::Size(200, 200));
+  EXPECT_EQ(scaled("200x200^<", {1600, 900}), cv::Size(1600, 900));  // covering would shrink
+  EXPECT_EQ(resized("200x200^<", {1600, 900}), cv::Size(200, 200));
+  EXPECT_EQ(scaled("200x200^<", {50, 100}), cv::Size(200, 400));
+  EXPECT_EQ(resized("200x200^<", {50, 100}), cv::Size(200, 200));
+  EXPECT_EQ(resized("200x200>^", {1600, 900}), cv::Size(200, 200));  // flags in any order
+}
+
+TEST_F(GeometryTest, FillNamesWhichPartIsKept) {
+  EXPECT_EQ(parse_geometry("200x200^").crop, CropMode::centre);
+  EXPECT_EQ(parse_geometry("200x200^:centre").crop, CropMode::centre);
+  EXPECT_EQ(parse_geometry("200x200^:center").crop, CropMode::centre);
+  EXPECT_EQ(parse_geometry("200x200^>:attention").crop, CropMode::attention);
+  EXPECT_TRUE(parse_geometry("200x200^").fill);
+  EXPECT_FALSE(parse_geometry("200x200").fill);
+  // Without '^' the sizes are as before.
+  EXPECT_EQ(resized("200x200", {1600, 900}), scaled("200x200", {1600, 900}));
+}
+
+TEST_F(GeometryTest, FillNeedsABoxAndRefusesWhatContradictsIt) {
+  const std::pair<std::string_view, std::string_view> bad[] = {
+      {"200x^", "needs both a width and a height"},
+      {"x200^", "needs both a width and a height"},
+      {"200^", "needs both a width and a height"},
+      {"50%^", "needs both a width and a height"},
+      {"200x200^!", "exclude each other"},
+      {"200x200^<>", "exclude each other"},
+      {"200x200:attention", "needs '^'"},
+      {"200x200>:centre", "needs '^'"},
+      {"200x200^:middle", "unknown crop 'middle'"},
+      {"200x200^:", "unknown crop ''"},
+      {"200x200^:attention:centre", "unknown crop"},
+      {"^", "no size given"},
+  };
+  for (auto [text, why] : bad) {
+    try {
+      (void)parse_geometry(text);
+      ADD_FAILURE() << "accepted '" << text << "'";
+    } catch (const std::invalid_argument& e) {
+      EXPECT_NE(std::string(e.what()).find(why), std::string::npos) << text << ": " << e.what();
+      EXPECT_NE(std::string(e.what()).find("expected WxH"), std::string::npos) << e.what();
+    }
+  }
+}
+
+TEST_F(GeometryTest, CentreCropIsTheMiddle) {
+  const cv::Mat image(200, 356, CV_8UC3, cv::Scalar::all(0));
+  EXPECT_EQ(crop_window(image, {200, 200}, CropMode::centre), cv::Rect(78, 0, 200, 200));
+  EXPECT_EQ(crop_window(image.t(), {200, 200}, CropMode::centre), cv::Rect(0, 78, 200, 200));
+  EXPECT_EQ(crop_window(image, {356, 200}, CropMode::centre), cv::Rect(0, 0, 356, 200));
+  EXPECT_EQ(crop_window(image, {100, 50}, CropMode::centre), cv::Rect(128, 75, 100, 50));
+}
+
 TEST_F(GeometryTest, CropRegionParsesSizeAndOffsets) {
   EXPECT_EQ(parse_crop_region("640x480+10+20").rect, cv::Rect(10, 20, 640, 480));
   EXPECT_EQ(parse_crop_region("64x48").rect, cv::Rect(0, 0, 64, 48));

@@ -7,6 +7,8 @@
 #include <set>
 
 #include "common/leak_check.hpp"
+#include "forkpool/images/crop_window.hpp"
+#include "forkpool/images/geometry.hpp"
 #include "forkpool/images/op.hpp"
 #include "image_test_support.hpp"
 
@@ -44,7 +46,8 @@ TEST_F(OpsTest, MissingOrStrayArgumentsAreRefused) {
   for (std::string_view bad : {"resize", "crop", "rotate", "flip", "blur", "resize=", "rotate=45",
                                "flip=d", "blur=0", "blur=-1", "blur=x", "sharpen=-1", "gray=1",
                                "edges=5", "threshold=2", "invert=yes", "equalize=0", "denoise=abc",
-                               "crop=10x10+1", "resize=10y10"})
+                               "crop=10x10+1", "resize=10y10", "resize=10x^", "resize=10x10:attention",
+                               "resize=10x10^:smart"})
     EXPECT_THROW((void)parse_op(bad), OpSyntaxError) << bad;
 }
 
@@ -55,6 +58,95 @@ TEST_F(OpsTest, ResizeGivesTheGeometrysSize) {
   EXPECT_EQ(run("resize=30x30!", image).size(), cv::Size(30, 30));
   EXPECT_EQ(run("resize=240x>", image).size(), cv::Size(120, 80));
   EXPECT_EQ(parse_op("resize=60x60")->output_size({120, 80}), cv::Size(60, 40));
+}
+
+TEST_F(OpsTest, FillResizeGivesExactlyTheBoxForEveryShape) {
+  for (cv::Size in : {cv::Size(320, 180), cv::Size(180, 320), cv::Size(240, 240), cv::Size(50, 30)})
+    for (int channels : {1, 3, 4})
+      for (std::string_view op : {"resize=100x100^", "resize=120x40^:attention", "resize=40x120^:centre"}) {
+        const cv::Mat out = run(op, synthetic_image(in.width, in.height, channels));
+        const Geometry g = parse_geometry(op.substr(7));  // after "resize="
+        const cv::Size box(g.width, g.height);  // exactly the box: no '>' or '<'
+        EXPECT_EQ(out.size(), box) << op << " on " << in;
+        EXPECT_EQ(out.channels(), channels) << op;
+      }
+}
+
+// The centre crop is the middle of the resized image, pixel for pixel.
+TEST_F(OpsTest, FillResizeCentreKeepsTheMiddle) {
+  const cv::Mat image = synthetic_image(400, 200);
+  const cv::Mat resized = resize_image(image, {200, 100});
+  EXPECT_EQ(cv::norm(run("resize=100x100^", image), resized(cv::Rect(50, 0, 100, 100)), cv::NORM_INF), 0);
+}
+
+// A reduced JPEG decode hands the op a smaller image and the full size: the result has the
+// size the full image would give, and the resize targets come from the full size.
+TEST_F(OpsTest, FillResizeFromAReducedDecodeHasTheFullSizesResult) {
+  const auto op = parse_op("resize=100x100^");
+  EXPECT_EQ(op->output_size({1600, 900}), cv::Size(178, 100));
+  const cv::Mat quarter = synthetic_image(400, 225);
+  EXPECT_EQ(op->run_from(quarter, {1600, 900}).size(), cv::Size(100, 100));
+  EXPECT_EQ(cv::norm(op->run_from(quarter, {1600, 900}), op->run(resize_image(quarter, {178, 100})),
+                     cv::NORM_INF),
+            0);
+}
+
+// A grey, featureless field with one small, colourful, textured object off-centre: attention
+// keeps the object, the centre crop does not.
+cv::Mat field_with_object(cv::Size size, cv::Rect object) {
+  cv::Mat image(size, CV_8UC3, cv::Scalar(120, 124, 128));
+  cv::Mat part = image(object);
+  for (int y = 0; y < part.rows; ++y)
+    for (int x = 0; x < part.cols; ++x)
+      part.at<cv::Vec3b>(y, x) = ((x / 8 + y / 8) % 2) ? cv::Vec3b(40, 60, 220) : cv::Vec3b(30, 200, 240);
+  return image;
+}
+
+int saturated_pixels(const cv::Mat& bgr) {
+  cv::Mat hsv, planes[3];
+  cv::cvtColor(bgr, hsv, cv::COLOR_BGR2HSV);
+  cv::split(hsv, planes);
+  return cv::countNonZero(planes[1] > 100);
+}
+
+TEST_F(OpsTest, AttentionCropKeepsTheSalientObject) {
+  struct Case {
+    cv::Size size;
+    cv::Rect object;
+    cv::Size box;
+  };
+  for (const Case& c : {Case{{600, 200}, {470, 40, 100, 100}, {200, 200}},  // right
+                        Case{{600, 200}, {20, 60, 90, 90}, {200, 200}},    // left
+                        Case{{200, 600}, {50, 30, 100, 100}, {200, 200}},  // top
+                        Case{{300, 900}, {40, 700, 120, 120}, {300, 300}},  // bottom
+                        Case{{1200, 400}, {900, 100, 200, 200}, {400, 400}}}) {
+    const cv::Mat image = field_with_object(c.size, c.object);
+    const cv::Rect window = crop_window(image, c.box, CropMode::attention);
+    EXPECT_EQ(window.size(), c.box);
+    EXPECT_EQ(window & c.object, c.object) << "object " << c.object << " not in " << window;
+    const cv::Rect centre = crop_window(image, c.box, CropMode::centre);
+    EXPECT_NE(centre & c.object, c.object) << "the test would pass without attention";
+  }
+  // Through the op: the object, 100x100 once the image is scaled to 600x200, is all in the
+  // output; none of it is in the middle.
+  const cv::Mat image = field_with_object({1200, 400}, {900, 100, 200, 200});
+  const cv::Mat out = run("resize=200x200^:attention", image);
+  ASSERT_EQ(out.size(), cv::Size(200, 200));
+  EXPECT_GT(saturated_pixels(out), 9500);
+  EXPECT_EQ(saturated_pixels(run("resize=200x200^", image)), 0);
+}
+
+// Nothing to prefer: attention keeps the middle, as the centre crop does; and it gives the
+// same window every time (every backend must write the same bytes).
+TEST_F(OpsTest, AttentionOnAFeaturelessImageIsTheCentreAndDeterministic) {
+  const cv::Mat flat(300, 900, CV_8UC3, cv::Scalar(90, 90, 90));
+  EXPECT_EQ(crop_window(flat, {300, 300}, CropMode::attention), cv::Rect(300, 0, 300, 300));
+  const cv::Mat busy = synthetic_image(640, 360, 3, 7);
+  const cv::Rect first = crop_window(busy, {200, 360}, CropMode::attention);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(crop_window(busy, {200, 360}, CropMode::attention), first);
+  cv::Mat map = attention_map(busy);
+  EXPECT_EQ(map.type(), CV_8UC1);
+  EXPECT_LE(std::max(map.cols, map.rows), kAttentionMapSide);
 }
 
 TEST_F(OpsTest, OnlyResizeAnnouncesItsOutputSize) {

@@ -326,6 +326,8 @@ void check_recipe(const ImageRecipe& recipe) {
   (void)parse_op_chain(recipe.ops);  // every syntax error now, before any work
   if (recipe.quality < 1 || recipe.quality > 100)
     throw std::invalid_argument(fmt::format("quality {} is out of range 1..100", recipe.quality));
+  if (recipe.encoder.png_level < -1 || recipe.encoder.png_level > 9)
+    throw std::invalid_argument(fmt::format("PNG level {} is out of range 0..9", recipe.encoder.png_level));
 }
 
 // Every input named (on the command line or in a list) and found in the folders named, in the

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "forkpool/images/codec.hpp"
+#include "jpeg_encoder.hpp"
 
 namespace forkpool::images {
 
@@ -125,17 +126,62 @@ cv::Mat decode_image(std::span<const std::byte> data, const ImageHeader& header,
                                             : image;
 }
 
-std::vector<unsigned char> encode_image(const cv::Mat& image, ImageFormat format, int quality) {
+std::string_view to_string(JpegSubsampling subsampling) noexcept {
+  switch (subsampling) {
+    case JpegSubsampling::s420: return "420";
+    case JpegSubsampling::s422: return "422";
+    case JpegSubsampling::s444: return "444";
+  }
+  return "?";
+}
+
+std::string_view to_string(TiffCompression compression) noexcept {
+  switch (compression) {
+    case TiffCompression::none: return "none";
+    case TiffCompression::lzw: return "lzw";
+    case TiffCompression::deflate: return "deflate";
+  }
+  return "?";
+}
+
+std::optional<JpegSubsampling> jpeg_subsampling_from_name(std::string_view name) noexcept {
+  for (auto s : {JpegSubsampling::s420, JpegSubsampling::s422, JpegSubsampling::s444})
+    if (name == to_string(s)) return s;
+  return std::nullopt;
+}
+
+std::optional<TiffCompression> tiff_compression_from_name(std::string_view name) noexcept {
+  for (auto c : {TiffCompression::none, TiffCompression::lzw, TiffCompression::deflate})
+    if (name == to_string(c)) return c;
+  return std::nullopt;
+}
+
+std::vector<unsigned char> encode_image(const cv::Mat& image, ImageFormat format, int quality,
+                                        const EncoderOptions& options) {
   cv::Mat pixels = image;
   std::vector<int> params;
   switch (format) {
     case ImageFormat::jpeg:
       if (image.channels() == 4) cv::cvtColor(image, pixels, cv::COLOR_BGRA2BGR);
+      // OpenCV 4.6 cannot set the sampling factors (IMWRITE_JPEG_SAMPLING_FACTOR came in 4.7):
+      // libjpeg is called directly for 4:2:2 and 4:4:4, and for grey there is nothing to
+      // subsample.
+      if (options.jpeg_subsampling != JpegSubsampling::s420 && pixels.channels() == 3)
+        return encode_jpeg(pixels, quality, options.jpeg_progressive, options.jpeg_subsampling);
       params = {cv::IMWRITE_JPEG_QUALITY, quality};
+      if (options.jpeg_progressive) params.insert(params.end(), {cv::IMWRITE_JPEG_PROGRESSIVE, 1});
       break;
-    case ImageFormat::webp: params = {cv::IMWRITE_WEBP_QUALITY, quality}; break;
+    // A WebP quality above 100 is OpenCV's way of asking for lossless.
+    case ImageFormat::webp: params = {cv::IMWRITE_WEBP_QUALITY, options.webp_lossless ? 101 : quality}; break;
     case ImageFormat::png:
-    case ImageFormat::tiff: break;
+      if (options.png_level >= 0) params = {cv::IMWRITE_PNG_COMPRESSION, options.png_level};
+      break;
+    case ImageFormat::tiff:
+      // libtiff's numbers (tiff.h): COMPRESSION_NONE, COMPRESSION_ADOBE_DEFLATE. LZW is
+      // OpenCV's default, left to it so that those files stay as they were.
+      if (options.tiff_compression != TiffCompression::lzw)
+        params = {cv::IMWRITE_TIFF_COMPRESSION, options.tiff_compression == TiffCompression::none ? 1 : 8};
+      break;
   }
   std::vector<unsigned char> bytes;
   try {

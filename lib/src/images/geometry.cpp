@@ -19,7 +19,8 @@ constexpr double kMaxOutputSide = 1 << 24;
 
 [[noreturn]] void bad_geometry(std::string_view text, std::string_view why) {
   throw std::invalid_argument(fmt::format(
-      "bad geometry '{}': {} (expected WxH, Wx, xH or N%, optionally followed by >, < or !)",
+      "bad geometry '{}': {} (expected WxH, Wx, xH or N%, optionally followed by >, < or !; or "
+      "WxH^ to fill WxH and crop, optionally followed by > or <, then :centre or :attention)",
       text, why));
 }
 
@@ -36,16 +37,27 @@ int parse_side(std::string_view text, std::string_view digits) {
 
 }  // namespace
 
-cv::Size Geometry::apply(cv::Size in) const {
+cv::Size Geometry::scaled_size(cv::Size in) const {
+  auto scaled = [](int side, double s) {
+    return static_cast<int>(std::clamp(std::round(side * s), 1.0, kMaxOutputSide));
+  };
+  if (fill) {
+    // The larger of the two scales covers the box; '>' and '<' then decide, as ImageMagick's
+    // do, whether that scale may be applied at all.
+    const double sx = static_cast<double>(width) / in.width;
+    const double sy = static_cast<double>(height) / in.height;
+    const double s = std::max(sx, sy);
+    if ((shrink_only && s >= 1) || (enlarge_only && s <= 1)) return in;
+    // The covering side is set to its target exactly; the other rounds to at least its target.
+    if (sx >= sy) return {width, scaled(in.height, sx)};
+    return {scaled(in.width, sy), height};
+  }
   const bool shrinks = (width > 0 && in.width > width) || (height > 0 && in.height > height) ||
                        (percent > 0 && percent < 100);
   const bool grows = (width > 0 && in.width < width) || (height > 0 && in.height < height) ||
                      percent > 100;
   if ((shrink_only && !shrinks) || (enlarge_only && !grows)) return in;
   if (exact && width > 0 && height > 0) return {width, height};
-  auto scaled = [](int side, double s) {
-    return static_cast<int>(std::clamp(std::round(side * s), 1.0, kMaxOutputSide));
-  };
   if (percent > 0) return {scaled(in.width, percent / 100.0), scaled(in.height, percent / 100.0)};
   const double sx = static_cast<double>(width) / in.width;
   const double sy = static_cast<double>(height) / in.height;
@@ -54,16 +66,40 @@ cv::Size Geometry::apply(cv::Size in) const {
   return {scaled(in.width, sy), height};
 }
 
+cv::Size Geometry::apply(cv::Size in) const {
+  const cv::Size out = scaled_size(in);
+  if (!fill) return out;
+  return {std::min(out.width, width), std::min(out.height, height)};
+}
+
 Geometry parse_geometry(std::string_view text) {
   Geometry g;
   std::string_view body = text;
-  while (!body.empty() && (body.back() == '>' || body.back() == '<' || body.back() == '!')) {
+  bool crop_named = false;
+  if (auto colon = body.find(':'); colon != std::string_view::npos) {
+    auto mode = crop_mode_from_name(body.substr(colon + 1));
+    if (!mode)
+      bad_geometry(text, fmt::format("unknown crop '{}' (centre, center or attention)",
+                                     body.substr(colon + 1)));
+    g.crop = *mode;
+    crop_named = true;
+    body = body.substr(0, colon);
+  }
+  while (!body.empty() && (body.back() == '>' || body.back() == '<' || body.back() == '!' ||
+                           body.back() == '^')) {
     char flag = body.back();
     body.remove_suffix(1);
-    (flag == '>' ? g.shrink_only : flag == '<' ? g.enlarge_only : g.exact) = true;
+    (flag == '>' ? g.shrink_only : flag == '<' ? g.enlarge_only : flag == '!' ? g.exact : g.fill) = true;
   }
   if (g.shrink_only && g.enlarge_only) bad_geometry(text, "'>' and '<' exclude each other");
+  if (g.fill && g.exact) bad_geometry(text, "'^' (fill and crop) and '!' (exact) exclude each other");
+  if (crop_named && !g.fill) bad_geometry(text, "a crop (':centre', ':attention') needs '^'");
   if (body.empty()) bad_geometry(text, "no size given");
+  if (g.fill) {
+    auto x = body.find_first_of("xX");
+    if (body.back() == '%' || x == std::string_view::npos || x == 0 || x + 1 == body.size())
+      bad_geometry(text, "'^' needs both a width and a height (WxH^)");
+  }
   if (body.back() == '%') {
     body.remove_suffix(1);
     double value = 0;

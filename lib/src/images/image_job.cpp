@@ -57,7 +57,12 @@ std::vector<std::byte> ImageRecipe::serialize() const {
                                  {"quality", quality},
                                  {"max_pixels", max_pixels},
                                  {"colorspace", to_string(colorspace)},
-                                 {"strip", strip}}
+                                 {"strip", strip},
+                                 {"jpeg_progressive", encoder.jpeg_progressive},
+                                 {"jpeg_subsampling", to_string(encoder.jpeg_subsampling)},
+                                 {"png_level", encoder.png_level},
+                                 {"webp_lossless", encoder.webp_lossless},
+                                 {"tiff_compression", to_string(encoder.tiff_compression)}}
                       .dump());
 }
 
@@ -71,6 +76,14 @@ ImageRecipe ImageRecipe::deserialize(std::span<const std::byte> bytes) {
   if (!colorspace) throw std::runtime_error("malformed recipe message");
   r.colorspace = *colorspace;
   r.strip = json.at("strip").get<bool>();
+  r.encoder.jpeg_progressive = json.at("jpeg_progressive").get<bool>();
+  auto subsampling = jpeg_subsampling_from_name(json.at("jpeg_subsampling").get<std::string>());
+  auto compression = tiff_compression_from_name(json.at("tiff_compression").get<std::string>());
+  if (!subsampling || !compression) throw std::runtime_error("malformed recipe message");
+  r.encoder.jpeg_subsampling = *subsampling;
+  r.encoder.png_level = json.at("png_level").get<int>();
+  r.encoder.webp_lossless = json.at("webp_lossless").get<bool>();
+  r.encoder.tiff_compression = *compression;
   return r;
 }
 
@@ -80,7 +93,34 @@ std::string ImageRecipe::output_record(ImageFormat format) const {
   constexpr int kRecordVersion = 2;
   auto json = parse_json(serialize(), "recipe");
   json.erase("max_pixels");
-  if (format == ImageFormat::png || format == ImageFormat::tiff) json.erase("quality");
+  for (const char* key : {"jpeg_progressive", "jpeg_subsampling", "png_level", "webp_lossless",
+                          "tiff_compression"})
+    json.erase(key);
+  // Only this format's options, and only those not at their default: the record of an output
+  // made before they existed is the record of the same output now.
+  const EncoderOptions defaults;
+  switch (format) {
+    case ImageFormat::jpeg:
+      if (encoder.jpeg_progressive) json["jpeg_progressive"] = true;
+      if (encoder.jpeg_subsampling != defaults.jpeg_subsampling)
+        json["jpeg_subsampling"] = to_string(encoder.jpeg_subsampling);
+      break;
+    case ImageFormat::png:
+      json.erase("quality");
+      if (encoder.png_level != defaults.png_level) json["png_level"] = encoder.png_level;
+      break;
+    case ImageFormat::webp:
+      if (encoder.webp_lossless) {
+        json.erase("quality");
+        json["webp_lossless"] = true;
+      }
+      break;
+    case ImageFormat::tiff:
+      json.erase("quality");
+      if (encoder.tiff_compression != defaults.tiff_compression)
+        json["tiff_compression"] = to_string(encoder.tiff_compression);
+      break;
+  }
   json["format"] = to_string(format);
   json["v"] = kRecordVersion;
   return json.dump();
@@ -146,7 +186,7 @@ LoadedImage load_image(const std::filesystem::path& input, const OpChain& chain,
     // The leading resize's target comes from the full size, so the output is the same size
     // as without the reduction; only the decoding work shrank.
     image.outcome.input_size = header->oriented_size();
-    image.pixels = resize_image(image.pixels, *chain.front()->output_size(image.outcome.input_size));
+    image.pixels = chain.front()->run_from(image.pixels, image.outcome.input_size);
     image.next_op = 1;
   } else {
     image.outcome.input_size = image.pixels.size();
@@ -181,7 +221,7 @@ void save_image(LoadedImage& image, const std::filesystem::path& output, const I
   const auto start = Clock::now();
   auto format = format_from_name(output.extension().native());
   if (!format) throw ImageError(fmt::format("no image format for '{}'", output.extension().native()));
-  auto bytes = encode_image(image.pixels, *format, recipe.quality);
+  auto bytes = encode_image(image.pixels, *format, recipe.quality, recipe.encoder);
   if (!image.metadata.empty()) {
     ImageMetadata metadata = metadata_for_output(image.metadata, image.pixels.size(), image.converted_to_srgb);
     if (!icc_describes(metadata.icc, image.pixels.channels())) metadata.icc.clear();

@@ -106,8 +106,33 @@ cv::Mat decode_image(std::span<const std::byte> data, const ImageHeader& header,
 // Turns an image stored with EXIF orientation `orientation` the right way up.
 cv::Mat apply_orientation(cv::Mat image, int orientation);
 
-// Encodes in `format`; `quality` (1..100) applies to JPEG and WebP. Alpha is dropped for JPEG.
-// Throws ImageError.
-std::vector<unsigned char> encode_image(const cv::Mat& image, ImageFormat format, int quality);
+// JPEG chroma subsampling: the colour planes at full resolution (444), half across (422), or
+// half across and down (420, libjpeg's and OpenCV's default).
+enum class JpegSubsampling { s420, s422, s444 };
+// TIFF compression (tag 259): none (1), LZW (5, OpenCV's default), Deflate (8).
+enum class TiffCompression { none, lzw, deflate };
+
+// "420", "422", "444"; "none", "lzw", "deflate".
+std::string_view to_string(JpegSubsampling subsampling) noexcept;
+std::string_view to_string(TiffCompression compression) noexcept;
+std::optional<JpegSubsampling> jpeg_subsampling_from_name(std::string_view name) noexcept;
+std::optional<TiffCompression> tiff_compression_from_name(std::string_view name) noexcept;
+
+// How each format's encoder is set besides quality; each applies to its own format only. The
+// defaults write what forkpool always wrote (OpenCV 4.6's own defaults). Plain value.
+struct EncoderOptions {
+  bool jpeg_progressive = false;
+  JpegSubsampling jpeg_subsampling = JpegSubsampling::s420;
+  int png_level = -1;  // zlib level 0..9; -1: OpenCV's fast default (level 1, Sub filter, RLE)
+  bool webp_lossless = false;  // quality then does not apply
+  TiffCompression tiff_compression = TiffCompression::lzw;
+
+  friend bool operator==(const EncoderOptions&, const EncoderOptions&) = default;
+};
+
+// Encodes in `format`; `quality` (1..100) applies to JPEG and lossy WebP. Alpha is dropped for
+// JPEG. Throws ImageError.
+std::vector<unsigned char> encode_image(const cv::Mat& image, ImageFormat format, int quality,
+                                        const EncoderOptions& options = {});
 
 }  // namespace forkpool::images

@@ -6,11 +6,15 @@
 #include <string>
 #include <string_view>
 
+#include "forkpool/images/crop_window.hpp"
+
 namespace forkpool::images {
 
 // A resize target as ImageMagick writes it: "800x600" (fit inside, aspect kept), "800x" or
 // "x600" (that side, aspect kept), "50%" (scale), with a trailing ">" (only shrink), "<" (only
-// enlarge) or "!" (exactly WxH, aspect ignored). Plain value, any thread.
+// enlarge), "!" (exactly WxH, aspect ignored) or "^" (fill: cover WxH, aspect kept, then crop
+// to WxH; ":centre" or ":attention" after the flags says which part is kept). Plain value, any
+// thread.
 struct Geometry {
   int width = 0;         // 0: not given
   int height = 0;        // 0: not given
@@ -18,9 +22,15 @@ struct Geometry {
   bool exact = false;
   bool shrink_only = false;
   bool enlarge_only = false;
+  bool fill = false;                 // '^': width and height are both given
+  CropMode crop = CropMode::centre;  // fill only
 
-  // The size an image of size `in` becomes; `in` itself when the flags leave it alone. A side
-  // scaled from the other is at least 1 and at most 2^24 (16777216) pixels.
+  // The size an image of size `in` is resized to; `in` itself when the flags leave it alone.
+  // A side scaled from the other is at least 1 and at most 2^24 (16777216) pixels. For a fill,
+  // the size that covers WxH (ImageMagick's '^'), which the crop then cuts down.
+  [[nodiscard]] cv::Size scaled_size(cv::Size in) const;
+  // The size an image of size `in` ends up: scaled_size, cut to at most WxH for a fill (exactly
+  // WxH unless '>' or '<' left an image smaller than the box unscaled).
   [[nodiscard]] cv::Size apply(cv::Size in) const;
 };
 

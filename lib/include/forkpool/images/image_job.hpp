@@ -26,15 +26,18 @@ struct ImageRecipe {
   std::uint64_t max_pixels = 200'000'000;   // larger images are refused before decoding
   Colorspace colorspace = Colorspace::keep;  // what becomes of an input's ICC profile
   bool strip = false;                       // true: outputs carry no metadata at all
+  EncoderOptions encoder;                   // each format's own settings besides quality
 
   [[nodiscard]] std::vector<std::byte> serialize() const;
   static ImageRecipe deserialize(std::span<const std::byte> bytes);  // throws std::runtime_error
 
   // The text recorded with each output this recipe makes in `format`, and compared with an
   // existing output's on a re-run: everything that decides the output's bytes (the format, the
-  // ops, quality where the format has one, and every setting serialize() will carry) and
-  // nothing that does not (max_pixels only refuses an input; workers and backend are not in a
-  // recipe). Canonical JSON (keys sorted), so equal recipes give equal text.
+  // ops, quality where the format has one, that format's encoder options, and every setting
+  // serialize() will carry) and nothing that does not (max_pixels only refuses an input;
+  // another format's encoder options; workers and backend are not in a recipe). An encoder
+  // option at its default is left out, so outputs made before the option existed stay up to
+  // date. Canonical JSON (keys sorted), so equal recipes give equal text.
   [[nodiscard]] std::string output_record(ImageFormat format) const;
 };
 

@@ -26,10 +26,17 @@ class Op {
  public:
   virtual ~Op() = default;
   [[nodiscard]] virtual cv::Mat run(const cv::Mat& image) const = 0;
-  // For an op that only resizes: the size it gives an image of size `in`, so the decoder may
-  // decode a large JPEG at a reduced scale. nullopt for every other op.
+  // For an op that begins by resizing (resize, whose fill then crops): the size it resizes an
+  // image of size `in` to, so the decoder may decode a large JPEG at a reduced scale. nullopt
+  // for every other op.
   [[nodiscard]] virtual std::optional<cv::Size> output_size(cv::Size /*in*/) const {
     return std::nullopt;
+  }
+  // For an op with an output_size: what run() would give for an image of size `full`, given
+  // `image`, a smaller decode of it. The resize targets come from `full`, so the result has
+  // the same size as from the full image. Other ops: run(image).
+  [[nodiscard]] virtual cv::Mat run_from(const cv::Mat& image, cv::Size /*full*/) const {
+    return run(image);
   }
 };
 

@@ -14,8 +14,8 @@
 namespace forkpool::images::detail {
 
 // Adapts a parameter struct P with `static P parse(std::string_view)` and
-// `cv::Mat run(const cv::Mat&) const` (and optionally `cv::Size output_size(cv::Size) const`)
-// to an Op. Immutable once built, so any thread may run it.
+// `cv::Mat run(const cv::Mat&) const` (and optionally `cv::Size output_size(cv::Size) const`
+// and `cv::Mat run_from(const cv::Mat&, cv::Size full) const`) to an Op. Immutable once built, so any thread may run it.
 template <class P>
 class TypedOp final : public Op {
  public:
@@ -26,6 +26,12 @@ class TypedOp final : public Op {
       return params_.output_size(in);
     else
       return std::nullopt;
+  }
+  [[nodiscard]] cv::Mat run_from(const cv::Mat& image, cv::Size full) const override {
+    if constexpr (requires { params_.run_from(image, full); })
+      return params_.run_from(image, full);
+    else
+      return params_.run(image);
   }
 
  private:

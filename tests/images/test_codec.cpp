@@ -306,7 +306,9 @@ TEST_F(CodecTest, EncoderOptionsChangeTheBytesAndDefaultsAreOpenCvs) {
     o = {};
     o.jpeg_subsampling = subsampling;
     const auto bytes = encoded(ImageFormat::jpeg, o);
-    if (subsampling != JpegSubsampling::s420) EXPECT_NE(bytes, encoded(ImageFormat::jpeg, {}));
+    if (subsampling != JpegSubsampling::s420) {
+      EXPECT_NE(bytes, encoded(ImageFormat::jpeg, {}));
+    }
     const cv::Mat back = cv::imdecode(bytes, cv::IMREAD_COLOR);
     ASSERT_EQ(back.size(), image.size());
     const double error = cv::norm(back, image, cv::NORM_L1) / image.total() / 3;

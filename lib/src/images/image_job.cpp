@@ -81,7 +81,7 @@ ImageRecipe ImageRecipe::deserialize(std::span<const std::byte> bytes) {
   auto compression = tiff_compression_from_name(json.at("tiff_compression").get<std::string>());
   if (!subsampling || !compression) throw std::runtime_error("malformed recipe message");
   r.encoder.jpeg_subsampling = *subsampling;
-  r.encoder.png_level = json.at("png_level").get<int>();
+  r.encoder.png_level = whole_number<int>(json, "png_level", "recipe");
   r.encoder.webp_lossless = json.at("webp_lossless").get<bool>();
   r.encoder.tiff_compression = *compression;
   return r;

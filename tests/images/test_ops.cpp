@@ -72,6 +72,24 @@ TEST_F(OpsTest, FillResizeGivesExactlyTheBoxForEveryShape) {
       }
 }
 
+// A fill of an image far from the box's shape never makes the cover it would cut from: a
+// 1x65535 strip to 1024x1024^ would be 1024 x 2^24 pixels (17 GB in grey) before the cut.
+TEST_F(OpsTest, FillResizeOfAThinStripCutsBeforeItScales) {
+  const cv::Mat strip = synthetic_image(1, 65535, 1);
+  for (std::string_view op : {"resize=1024x1024^", "resize=1024x1024^:attention"}) {
+    const cv::Mat out = run(op, strip);
+    EXPECT_EQ(out.size(), cv::Size(1024, 1024)) << op;
+    EXPECT_EQ(out.channels(), 1) << op;
+  }
+  // Wide too, in colour, and the middle of it: a panorama of two halves keeps the border.
+  cv::Mat wide(100, 4000, CV_8UC3, cv::Scalar(0, 0, 255));
+  wide(cv::Rect(2000, 0, 2000, 100)).setTo(cv::Scalar(255, 0, 0));
+  const cv::Mat out = run("resize=64x64^", wide);
+  ASSERT_EQ(out.size(), cv::Size(64, 64));
+  EXPECT_EQ(out.at<cv::Vec3b>(32, 0), cv::Vec3b(0, 0, 255));
+  EXPECT_EQ(out.at<cv::Vec3b>(32, 63), cv::Vec3b(255, 0, 0));
+}
+
 // The centre crop is the middle of the resized image, pixel for pixel.
 TEST_F(OpsTest, FillResizeCentreKeepsTheMiddle) {
   const cv::Mat image = synthetic_image(400, 200);

@@ -132,7 +132,8 @@ std::size_t ImageBatchReport::count(ItemStatus s) const noexcept {
 double ImageBatchReport::input_megapixels() const noexcept {
   double pixels = 0;
   for (const auto& i : items)
-    if (i.status == ItemStatus::done) pixels += static_cast<double>(i.outcome.input_size.area());
+    if (i.status == ItemStatus::done)
+      pixels += static_cast<double>(i.outcome.input_size.width) * i.outcome.input_size.height;
   return pixels / 1e6;
 }
 

@@ -22,6 +22,7 @@
 #include "live_log.hpp"
 #include "output_files.hpp"
 #include "progress.hpp"
+#include "whole_number.hpp"
 
 namespace forkpool::cli {
 
@@ -327,8 +328,8 @@ void setup(CLI::App& root, CommandRunner& chosen) {
                   "Each output's path in the output folder, made of the placeholders dir, stem "
                   "and ext in braces (see below; default: the input's relative path)")
       ->type_name("PATTERN");
-  cmd->add_option("--suffix", flags->suffix, "Add TEXT to each output's name: a.jpg -> a_TEXT.jpg with --suffix _TEXT")
-      ->type_name("TEXT");
+  cmd->add_option("--suffix", flags->suffix, "Add SUFFIX to each output's name: a.jpg -> a_small.jpg with --suffix _small")
+      ->type_name("SUFFIX");
   cmd->add_flag("--in-place", flags->in_place,
                 "Replace each input with its output (atomically: the original stays whole if "
                 "anything fails); no output folder");
@@ -339,9 +340,12 @@ void setup(CLI::App& root, CommandRunner& chosen) {
       ->allow_extra_args(false)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   cmd->add_flag("-r,--recursive", flags->recursive, "Include subfolders");
-  cmd->add_option("--format", flags->format, "Output format: jpg | png | webp | tiff (default: the input's)");
-  cmd->add_option("--quality", flags->quality, "JPEG and WebP quality, 1..100")
-      ->check(CLI::Range(1, 100))
+  cmd->add_option("--format", flags->format, "Output format (default: the input's)")
+      ->type_name("FORMAT")
+      ->check(CLI::IsMember({"jpg", "png", "webp", "tiff"}));
+  cmd->add_option("--quality", flags->quality, "JPEG and WebP quality")
+      ->type_name("N")
+      ->check(whole_number(1, 100))
       ->capture_default_str();
   // Encoder options: each applies to outputs of its own format and is ignored by the others.
   cmd->add_flag("--jpeg-progressive", flags->jpeg_progressive,

@@ -6,6 +6,7 @@
 #include <span>
 
 #include "cli.hpp"
+#include "progress.hpp"
 
 namespace forkpool::cli {
 
@@ -34,7 +35,9 @@ bool LiveLog::finish() {
 void LiveLog::fail(const std::string& reason) {
   failed_ = true;
   file_.reset();
-  fmt::print(stderr, "forkpool: cannot write the log {}: {}\n", path_, reason);
+  // On a line of its own, not after a progress bar being drawn.
+  fmt::print(stderr, "{}forkpool: cannot write the log {}: {}\n", stderr_is_terminal() ? "\r\x1b[2K" : "", path_,
+             reason);
 }
 
 }  // namespace forkpool::cli

@@ -124,6 +124,7 @@ std::string images_json(const images::ImageBatch& batch, const images::ImageBatc
       record["jpeg_reduction"] = o.reduction;
       record["ms"] = o.ms;
     }
+    if (item.worker) record["worker"] = *item.worker;
     if (!item.error.empty()) record["error"] = item.error;
     // Why an output that was there is skipped or made again.
     if (item.existing != images::ExistingOutput::none) record["reason"] = images::to_string(item.existing);

@@ -187,7 +187,8 @@ TEST_P(ImagesWhileRunningTest, EachItemIsToldAsItEndsWhileAnotherStillRuns) {
   const fs::path log = dir / "items.log";
   HeldImage held("z_held.jpg", dir / "gate");
   RunningCommand run({FORKPOOL_BINARY, "images", (dir / "in").native(), (dir / "out").native(),
-                      "--op", "gray", "-v", "-j", "2", "--backend", GetParam(), "--log", log.native()});
+                      "--op", "gray", "-v", "-j", "2", "--backend", GetParam(), "--log", log.native(),
+                      "--json", (dir / "report.json").native()});
   const bool told = run.read_until([](const std::string& out, const std::string& err) {
     return has(err, "a_bad.jpg: not a JPEG") && has(out, "b_good.jpg -> ");
   });
@@ -214,6 +215,14 @@ TEST_P(ImagesWhileRunningTest, EachItemIsToldAsItEndsWhileAnotherStillRuns) {
   ASSERT_EQ(lines.size(), 3u);
   EXPECT_EQ(lines[2]["input"], (dir / "in" / "z_held.jpg").native());
   EXPECT_EQ(lines[2]["status"], "done");
+  // The report names the same worker for each image as the log.
+  const auto report = nlohmann::json::parse(read_bytes(dir / "report.json"));
+  ASSERT_EQ(report["items"].size(), 3u);
+  for (const auto& item : report["items"]) {
+    const auto line = std::ranges::find(lines, item["input"], [](const nlohmann::json& l) { return l["input"]; });
+    ASSERT_NE(line, lines.end()) << item;
+    EXPECT_EQ(item["worker"], (*line)["worker"]) << item;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, ImagesWhileRunningTest, ::testing::Values("processes", "threads"));

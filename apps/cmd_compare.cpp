@@ -266,16 +266,19 @@ void add_compare_flags(CLI::App& cmd, CompareFlags& f) {
   cmd.add_option("--backends", f.backends, "Backends, comma-separated (default serial,threads,processes; "
                                            "serial is always measured, as the baseline)")
       ->delimiter(',')
-      ->type_name("LIST");
+      ->type_name("LIST")
+      ->check(CLI::IsMember({"serial", "threads", "processes"}));
   cmd.add_option("--transports", f.transports, "Transports of the processes backend, comma-separated "
                                                "(default shm,pipe,unix,tcp,mq)")
       ->delimiter(',')
-      ->type_name("LIST");
+      ->type_name("LIST")
+      ->check(CLI::IsMember({"shm", "pipe", "unix", "tcp", "mq"}));
   cmd.add_option("-j,--workers", f.workers, "Worker counts, comma-separated (default 1, 2, 4, ... up to the cores)")
       ->delimiter(',')
       ->check(whole_number(1, kMaxWorkers))
       ->type_name("LIST");
   cmd.add_option("--repeats", f.repeats, "Runs of each configuration: the median, min and max are shown")
+      ->type_name("N")
       ->check(whole_number(1, kMaxRepeats))
       ->capture_default_str();
   cmd.add_option("--json", f.json_path, "Write every figure, the machine and the settings to FILE as JSON (- for stdout)")
@@ -298,7 +301,8 @@ void setup(CLI::App& root, CommandRunner& chosen) {
   cmd->require_subcommand(1);
   CLI::App* t = cmd->add_subcommand("tasks", "Synthetic jobs that isolate one cost each: tiny (dispatch), "
                                              "cpu (compute), memory (streaming a buffer), sleep (no CPU)");
-  t->add_option("--kind", tasks.kind, "tiny, cpu, memory or sleep")
+  t->add_option("--kind", tasks.kind, "What each job does")
+      ->type_name("KIND")
       ->check(CLI::IsMember({"tiny", "cpu", "memory", "sleep"}))
       ->capture_default_str();
   t->add_option("--count", tasks.count, "Jobs (default: tiny 20000, cpu 200, memory 200, sleep 50)")
@@ -309,6 +313,7 @@ void setup(CLI::App& root, CommandRunner& chosen) {
       ->type_name("BYTES");
   t->add_flag("--per-job", tasks.per_job, "memory: the buffer travels in every job, not once per worker as the shared input");
   t->add_option("--ms", tasks.ms, "sleep: milliseconds each job waits")
+      ->type_name("MS")
       ->check(whole_number(1, kMaxSleepMs))
       ->capture_default_str();
   add_compare_flags(*t, flags);
@@ -317,12 +322,15 @@ void setup(CLI::App& root, CommandRunner& chosen) {
   static MatmulCompareFlags mm;
   CLI::App* m = cmd->add_subcommand("matmul", "C = A * B on every configuration, every C checked "
                                               "against the serial one");
-  m->add_option("inputs", mm.inputs, "A.npy B.npy: 2-D float32/float64 arrays, M x K and K x N");
+  m->add_option("inputs", mm.inputs, "A.npy B.npy: 2-D float32/float64 arrays, M x K and K x N")
+      ->type_name("FILE");
   m->add_option("--random", mm.random, "Random matrices of shape MxKxN instead of files")->type_name("MxKxN");
-  m->add_option("--dtype", mm.dtype, "Element type, f32 or f64 (default: f32 if both inputs are, else f64)")
+  m->add_option("--dtype", mm.dtype, "Element type (default: f32 if both inputs are, else f64)")
+      ->type_name("TYPE")
       ->check(CLI::IsMember({"f32", "f64"}));
-  m->add_option("--seed", mm.seed, "Seed of --random")->capture_default_str();
+  m->add_option("--seed", mm.seed, "Seed of --random")->type_name("N")->capture_default_str();
   m->add_option("--tile", mm.tile, "Square tiles of this edge (default: row panels, as matmul)")
+      ->type_name("N")
       ->check(whole_number(1, std::size_t{1} << 20));
   add_compare_flags(*m, flags);
   m->callback([&chosen] { chosen = [] { return run_matmul(flags, mm); }; });

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,8 +19,10 @@
 #include "forkpool/ipc/unique_fd.hpp"
 #include "images_report.hpp"
 #include "job_timeout.hpp"
+#include "live_log.hpp"
 #include "output_files.hpp"
 #include "progress.hpp"
+#include "whole_number.hpp"
 
 namespace forkpool::cli {
 
@@ -55,6 +58,7 @@ struct ImagesFlags {
   std::string suffix;
   bool in_place = false;
   std::string stray_word;  // see word_after_an_op
+  std::string log_path;    // --log: a JSON line per item as it ends
   CommonFlags common;
 };
 
@@ -224,6 +228,8 @@ int run_images(const ImagesFlags& flags) {
   }
   CommandOutputs outputs;
   outputs.add("--json", flags.common.json_path, batch.settings.output_dir);
+  // Not into the output folder made later: the log is opened before the run makes it.
+  outputs.add("--log", flags.log_path);
   {
     std::vector<std::filesystem::path> inputs;
     for (const auto& item : batch.items) inputs.push_back(item.input);
@@ -237,11 +243,15 @@ int run_images(const ImagesFlags& flags) {
     fmt::print(stderr, "forkpool: no images (jpg, jpeg, png, webp, tif, tiff) in the inputs{}\n",
                flags.recursive ? "" : " (use -r to include subfolders)");
 
+  // Opened before any work (so a log that cannot be opened costs nothing), after every check.
+  std::optional<LiveLog> log;
+  if (!flags.log_path.empty()) log.emplace(flags.log_path);
   ProgressBar progress("images", pending, "images", !flags.common.quiet && stderr_is_terminal());
   // Each item is told of as it ends, not at the end of the batch: a log (or a person watching a
   // long batch) sees every failure, and with -v every image, when it happens.
   const bool verbose = !quiet && flags.common.verbose;
   auto tell = [&](const images::ImageItem& item) {
+    if (log && item.status != images::ItemStatus::pending) log->write_line(images_log_line(item));
     if (item.status == images::ItemStatus::failed)
       progress.print_line(stderr, fmt::format("forkpool: {}: {}", item.input.native(), item.error));
     else if (verbose && item.status == images::ItemStatus::done)
@@ -256,6 +266,7 @@ int run_images(const ImagesFlags& flags) {
   };
   const auto report = images::run_image_batch(batch, options, on_item);
   progress.finish();
+  const bool logged = !log || log->finish();
   const bool reported = flags.common.json_path.empty() ||
                         write_report("the JSON report", flags.common.json_path,
                                      images_json(batch, report, options));
@@ -265,7 +276,7 @@ int run_images(const ImagesFlags& flags) {
                report.count(images::ItemStatus::cancelled), report.items.size());
     return kExitInterrupted;
   }
-  return report.count(images::ItemStatus::failed) > 0 || !reported ? kExitSomeFailed : kExitOk;
+  return report.count(images::ItemStatus::failed) > 0 || !reported || !logged ? kExitSomeFailed : kExitOk;
 }
 
 void setup(CLI::App& root, CommandRunner& chosen) {
@@ -317,8 +328,8 @@ void setup(CLI::App& root, CommandRunner& chosen) {
                   "Each output's path in the output folder, made of the placeholders dir, stem "
                   "and ext in braces (see below; default: the input's relative path)")
       ->type_name("PATTERN");
-  cmd->add_option("--suffix", flags->suffix, "Add TEXT to each output's name: a.jpg -> a_TEXT.jpg with --suffix _TEXT")
-      ->type_name("TEXT");
+  cmd->add_option("--suffix", flags->suffix, "Add SUFFIX to each output's name: a.jpg -> a_small.jpg with --suffix _small")
+      ->type_name("SUFFIX");
   cmd->add_flag("--in-place", flags->in_place,
                 "Replace each input with its output (atomically: the original stays whole if "
                 "anything fails); no output folder");
@@ -329,9 +340,12 @@ void setup(CLI::App& root, CommandRunner& chosen) {
       ->allow_extra_args(false)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   cmd->add_flag("-r,--recursive", flags->recursive, "Include subfolders");
-  cmd->add_option("--format", flags->format, "Output format: jpg | png | webp | tiff (default: the input's)");
-  cmd->add_option("--quality", flags->quality, "JPEG and WebP quality, 1..100")
-      ->check(CLI::Range(1, 100))
+  cmd->add_option("--format", flags->format, "Output format (default: the input's)")
+      ->type_name("FORMAT")
+      ->check(CLI::IsMember({"jpg", "png", "webp", "tiff"}));
+  cmd->add_option("--quality", flags->quality, "JPEG and WebP quality")
+      ->type_name("N")
+      ->check(whole_number(1, 100))
       ->capture_default_str();
   // Encoder options: each applies to outputs of its own format and is ignored by the others.
   cmd->add_flag("--jpeg-progressive", flags->jpeg_progressive,
@@ -379,6 +393,10 @@ void setup(CLI::App& root, CommandRunner& chosen) {
   cmd->add_flag("--strip", flags->strip,
                 "Write no metadata: no EXIF, XMP, IPTC or ICC profile (default: kept, with EXIF "
                 "Orientation 1 and the output's size)");
+  cmd->add_option("--log", flags->log_path,
+                  "Write one JSON line per image to FILE as each ends (input, output, status, "
+                  "error, ms, worker), flushed at once; - is stdout")
+      ->type_name("FILE");
   add_job_timeout_flag(*cmd, flags->job_timeout,
                        "6 s per megapixel of --max-megapixels, at least 300 (1200 with the defaults)");
   cmd->add_flag("--list-ops", flags->list_ops, "Print the ops and their parameters");

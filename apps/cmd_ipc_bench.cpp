@@ -185,16 +185,17 @@ void setup(CLI::App& root, CommandRunner& chosen) {
       "ipc-bench", "Measure latency, throughput and CPU cost of each IPC method between two "
                    "processes, next to the machine's own limits");
   cmd->add_option("--transport", flags.transports,
-                  "Transports, comma-separated: pipe,unix,tcp,mq,shm (shm = shm-spin and "
-                  "shm-block). Default: all")
+                  "Transports, comma-separated (shm = shm-spin and shm-block). Default: all")
       ->delimiter(',')
-      ->type_name("LIST");
+      ->type_name("LIST")
+      ->check(CLI::IsMember({"pipe", "unix", "tcp", "mq", "shm", "shm-spin", "shm-block"}));
   cmd->add_option("--sizes", flags.sizes, "Message sizes, comma-separated (default 64,4K,64K,1M,16M)")
       ->delimiter(',')
       ->type_name("LIST");
-  cmd->add_option("--mode", flags.modes, "latency, throughput or both (default both)")
+  cmd->add_option("--mode", flags.modes, "Modes, comma-separated (default both)")
       ->delimiter(',')
-      ->type_name("LIST");
+      ->type_name("LIST")
+      ->check(CLI::IsMember({"latency", "throughput"}));
   auto* duration = cmd->add_option("--duration", flags.duration,
                                    fmt::format("Measured time per run, after the warm-up "
                                                "(default 300ms, at most {}m; a latency run also "

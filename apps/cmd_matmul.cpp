@@ -251,24 +251,31 @@ void setup(CLI::App& root, CommandRunner& chosen) {
   auto flags = std::make_shared<MatmulFlags>();
   CLI::App* cmd = root.add_subcommand(
       "matmul", "Multiply two matrices from .npy files on a process pool, a thread pool or one thread");
-  cmd->add_option("inputs", flags->inputs, "A.npy B.npy: 2-D float32/float64 arrays, M x K and K x N");
+  cmd->add_option("inputs", flags->inputs, "A.npy B.npy: 2-D float32/float64 arrays, M x K and K x N")
+      ->type_name("FILE");
   cmd->add_option("-o,--output", flags->output,
-                  "Write C = A B to this .npy file (without it C is computed but not saved)");
-  cmd->add_option("--random", flags->random, "Multiply random matrices of shape MxKxN instead of files");
+                  "Write C = A B to this .npy file (without it C is computed but not saved)")
+      ->type_name("FILE");
+  cmd->add_option("--random", flags->random, "Multiply random matrices of shape MxKxN instead of files")
+      ->type_name("MxKxN");
   cmd->add_option("--dtype", flags->dtype,
-                  "f32 | f64: element type of the product (default: f64 with --random; with files, "
-                  "f32 if both are float32, else f64)");
-  std::string kernels;
-  for (const auto& k : matmul::available_kernels()) kernels += ", " + k.name;
+                  "Element type of the product (default: f64 with --random; with files, f32 if "
+                  "both are float32, else f64)")
+      ->type_name("TYPE")
+      ->check(CLI::IsMember({"f32", "f64"}));
+  std::vector<std::string> kernels{"auto"};
+  for (const auto& k : matmul::available_kernels()) kernels.push_back(k.name);
   cmd->add_option("--kernel", flags->kernel,
                   "What multiplies the tiles: auto (the fastest this CPU runs, by its cpuid "
-                  "features) or one of" + kernels.substr(1) +
-                  "; default: $FORKPOOL_MATMUL_KERNEL, else OpenBLAS's own $OPENBLAS_CORETYPE when "
-                  "set, else auto");
-  cmd->add_option("--seed", flags->seed, "Seed of --random")->capture_default_str();
+                  "features) or a named one; default: $FORKPOOL_MATMUL_KERNEL, else OpenBLAS's "
+                  "own $OPENBLAS_CORETYPE when set, else auto")
+      ->type_name("KERNEL")
+      ->check(CLI::IsMember(kernels));
+  cmd->add_option("--seed", flags->seed, "Seed of --random")->type_name("N")->capture_default_str();
   cmd->add_option("--tile", flags->tile,
                   "Square tiles of C of this edge (rounded up to the kernel's register blocking; "
                   "an edge beyond C is C); default: full-width row panels, two per worker")
+      ->type_name("N")
       ->check(whole_number(1, kMaxTile));
   cmd->add_flag("--verify", flags->verify,
                 "Check C with Freivalds' test (3 rounds); exit 2 if it fails");

@@ -88,6 +88,20 @@ std::string images_item_line(const images::ImageItem& item) {
   return line + fmt::format("  {:.1f} ms", o.ms);
 }
 
+std::string images_log_line(const images::ImageItem& item) {
+  nlohmann::ordered_json line{
+      {"input", item.input.native()},
+      {"output", item.output.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(item.output.native())},
+      {"status", images::to_string(item.status)},
+      {"error", item.error.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(item.error)},
+      {"ms", item.status == images::ItemStatus::done ? nlohmann::ordered_json(item.outcome.ms)
+                                                     : nlohmann::ordered_json(nullptr)},
+      {"worker", item.worker ? nlohmann::ordered_json(*item.worker) : nlohmann::ordered_json(nullptr)}};
+  if (!is_utf8(item.input.native())) line["input_hex"] = hex_bytes(item.input.native());
+  if (!is_utf8(item.output.native())) line["output_hex"] = hex_bytes(item.output.native());
+  return line.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+}
+
 std::string images_json(const images::ImageBatch& batch, const images::ImageBatchReport& report,
                         const ExecutorOptions& options) {
   using images::ItemStatus;
@@ -110,6 +124,7 @@ std::string images_json(const images::ImageBatch& batch, const images::ImageBatc
       record["jpeg_reduction"] = o.reduction;
       record["ms"] = o.ms;
     }
+    if (item.worker) record["worker"] = *item.worker;
     if (!item.error.empty()) record["error"] = item.error;
     // Why an output that was there is skipped or made again.
     if (item.existing != images::ExistingOutput::none) record["reason"] = images::to_string(item.existing);

@@ -23,6 +23,13 @@ std::string images_existing_clause(std::span<const images::ImageItem> items);
 // "  rocket.jpg -> out/rocket.jpg  640x427 -> 600x400  1/2 decode  12.3 ms"
 std::string images_item_line(const images::ImageItem& item);
 
+// The --log line of an item that has ended, one JSON object on one line: input, output (null
+// for a folder that could not be listed), status (done, skipped, failed), error (why it failed
+// or was skipped; null when done), ms (read to written, measured by its worker; null when not
+// done), worker (the one that ran it, 0..N-1; null when none did), and input_hex/output_hex as
+// in the report for a name that is not UTF-8.
+std::string images_log_line(const images::ImageItem& item);
+
 // The --json report: settings, one record per input, and the summary.
 std::string images_json(const images::ImageBatch& batch, const images::ImageBatchReport& report,
                         const ExecutorOptions& options);

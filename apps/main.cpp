@@ -60,13 +60,16 @@ constexpr unsigned kMaxWorkers = 4096;
 
 void add_common_flags(CLI::App& command, CommonFlags& flags) {
   command.add_option("-j,--workers", flags.workers, "Workers (default: the cores available)")
+      ->type_name("N")
       ->check(whole_number(1, kMaxWorkers));
   command.add_option("--backend", flags.backend,
                      "What runs the jobs (mpi: under mpirun, rank 0 coordinates and each other "
                      "rank runs one job at a time)")
+      ->type_name("BACKEND")
       ->check(CLI::IsMember(names_of(kAllBackends)))
       ->capture_default_str();
   command.add_option("--transport", flags.transport, "How jobs and results travel (processes)")
+      ->type_name("TRANSPORT")
       ->check(CLI::IsMember(names_of(ipc::kAllTransports)))
       ->capture_default_str();
   command.add_option("--json", flags.json_path, "Write a machine-readable report to FILE (- for stdout)")

@@ -9,8 +9,26 @@
 
 namespace forkpool::cli {
 
+// What the bar shows at one moment. Plain value.
+struct ProgressFigures {
+  std::string_view label;  // "images"
+  std::size_t done = 0;
+  std::size_t total = 0;
+  std::string_view unit;   // "images"
+  double rate = 0;         // units per second
+  long eta_seconds = -1;   // negative: not known yet (or done)
+};
+
+// The bar's line for a terminal `columns` wide, in at most columns - 1 of them (a character in
+// the last column makes some terminals wrap): "images [#######.......] 12/40 images  3.1
+// images/s  ETA 0:09". Narrower terminals drop parts rather than wrap, least useful first: the
+// bar shrinks to 10 cells, then the label goes, then the rate, then the bar, then the unit,
+// then the ETA; what is left (the count) is cut to fit. ASCII only, so one char per column.
+std::string progress_line(const ProgressFigures& figures, std::size_t columns);
+
 // Shows "label  done/total unit  rate unit/s  ETA" on stderr, redrawn at most ~10 times a
-// second, only when `enabled` (pass !quiet && stderr_is_terminal(): a log file or a pipe gets
+// second, as wide as the terminal is at each redraw (so a resized window is followed without a
+// SIGWINCH handler), only when `enabled` (pass !quiet && stderr_is_terminal(): a log file or a pipe gets
 // nothing). Call from one thread.
 class ProgressBar {
  public:

@@ -149,6 +149,17 @@ Result<OutputFile> OutputFile::open(const fs::path& path, OutputOptions options)
   file.target_ = std::move(*target);
   file.sync_ = options.sync;
   const std::string& subject = file.target_.path.native();
+  if (options.live && (file.target_.kind == OutputKind::replace || file.target_.kind == OutputKind::create)) {
+    // O_NOFOLLOW: resolve_output followed the links; one made since is not written through.
+    auto fd = sys_call("open", subject, [&] {
+      return ::open(file.target_.path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC,
+                    0666);
+    });
+    if (!fd) return std::unexpected(fd.error());
+    file.fd_.reset(*fd);
+    file.live_ = true;
+    return file;
+  }
   switch (file.target_.kind) {
     case OutputKind::standard_output: {
       // A copy of fd 1, so closing this file leaves stdout open for the rest of the program.
@@ -217,7 +228,8 @@ OutputFile::OutputFile(OutputFile&& other) noexcept
     : target_(std::move(other.target_)),
       fd_(std::move(other.fd_)),
       temp_(std::exchange(other.temp_, {})),
-      sync_(other.sync_) {}
+      sync_(other.sync_),
+      live_(other.live_) {}
 
 OutputFile& OutputFile::operator=(OutputFile&& other) noexcept {
   if (this != &other) {
@@ -226,6 +238,7 @@ OutputFile& OutputFile::operator=(OutputFile&& other) noexcept {
     fd_ = std::move(other.fd_);
     temp_ = std::exchange(other.temp_, {});
     sync_ = other.sync_;
+    live_ = other.live_;
   }
   return *this;
 }
@@ -284,10 +297,12 @@ Result<std::optional<std::string>> read_attribute(const fs::path& path, std::str
 Result<void> OutputFile::commit() {
   const std::string subject = target_.path.native();
   if (!fd_) return sys_failure("close", subject, EBADF);
-  if (temp_.empty()) {  // stdout, a FIFO, a device: nothing to rename
-    if (sync_ && target_.append) {
+  if (temp_.empty()) {  // stdout, a FIFO, a device, a live file: nothing to rename
+    if (sync_ && (target_.append || live_)) {
       if (auto r = sys_call("fsync", subject, [&] { return ::fsync(fd_.get()); }); !r) return fail(r.error());
     }
+    // A live file's late write error (NFS) comes from close(), as a temporary's below.
+    if (live_ && ::close(fd_.release()) != 0 && errno != EINTR) return fail(SysError{"close", subject, errno});
     fd_.reset();
     return {};
   }

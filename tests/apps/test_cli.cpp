@@ -4,6 +4,9 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <regex>
+#include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -41,6 +44,47 @@ TEST(Cli, AnUnknownSubcommandIsOneLineAndExitOne) {
   EXPECT_EQ(r.out, "");
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
   EXPECT_EQ(r.err.rfind("forkpool: ", 0), 0u) << r.err;
+}
+
+// Every subcommand's --help names what each option takes (FILE, N, SECONDS, ...): never
+// CLI11's bare TEXT, INT, UINT or FLOAT, which tell a person nothing. And every option with a
+// fixed set of choices lists them ({a,b}), which the bash completion offers.
+TEST(Cli, EveryOptionThatTakesAValueNamesIt) {
+  const std::vector<std::vector<std::string>> commands = {
+      {"images"}, {"matmul"}, {"ipc-bench"}, {"compare", "tasks"}, {"compare", "matmul"}};
+  // "  -o,--output PATTERN   ..." or "  paths PATH ...": the names, then the value's name.
+  const std::regex option_line(R"(^  ((?:-[A-Za-z0-9],)?--[a-z0-9-]+|[a-z]+) ([^ ]+))");
+  const std::set<std::string> bare{"TEXT", "INT", "UINT", "FLOAT", "ENUM", "BOOLEAN"};
+  const std::set<std::string> with_choices{
+      "images --format", "images --colorspace", "images --backend", "images --transport",
+      "matmul --dtype", "matmul --kernel", "matmul --backend", "matmul --transport",
+      "ipc-bench --transport", "ipc-bench --mode", "compare tasks --kind", "compare tasks --backends",
+      "compare tasks --transports", "compare matmul --dtype"};
+  std::set<std::string> seen_choices;
+  std::size_t checked = 0;
+  for (auto args : commands) {
+    std::string command;
+    for (const auto& word : args) command += (command.empty() ? "" : " ") + word;
+    args.push_back("--help");
+    CommandOutcome r = forkpool(args);
+    ASSERT_EQ(r.exit_code, 0) << command;
+    std::istringstream lines(r.out);
+    for (std::string line; std::getline(lines, line);) {
+      std::smatch m;
+      if (!std::regex_search(line, m, option_line)) continue;
+      const std::string names = m[1];
+      const std::string value = m[2];
+      const std::string value_name = value.substr(0, value.find_first_of(":="));
+      const std::string flag = names.substr(names.find(',') == std::string::npos ? 0 : names.find(',') + 1);
+      ++checked;
+      EXPECT_FALSE(bare.contains(value_name)) << command << " " << names << ": " << line;
+      EXPECT_TRUE(std::regex_match(value_name, std::regex("[A-Z][A-Za-z,]*"))) << command << " " << names << ": " << line;
+      if (value.find(":{") != std::string::npos) seen_choices.insert(command + " " + flag);
+    }
+  }
+  EXPECT_GT(checked, 40u) << "the help's layout changed: this test reads none of it";
+  for (const auto& option : with_choices)
+    EXPECT_TRUE(seen_choices.contains(option)) << option << " does not list its choices";
 }
 
 // Scripts that read reports of several commands tell them apart by the same leading fields.

@@ -148,6 +148,27 @@ TEST_P(RunBatchTest, SameJobsGiveTheSameResultsOnEveryBackend) {
   EXPECT_EQ(report.workers_replaced, 0u);
 }
 
+// Each result names the worker that ran it (a log says who did what): the WorkerContext
+// index the job itself saw, for plain jobs and for staged ones alike.
+TEST_P(RunBatchTest, EachResultNamesTheWorkerThatRanIt) {
+  auto own_index = [](std::span<const std::byte>, const WorkerContext& c) {
+    return Bytes{static_cast<std::byte>(c.worker_index)};
+  };
+  auto staged = make_stages<unsigned>(
+      [](std::span<const std::byte>, const WorkerContext&) { return 0u; },
+      [](unsigned&, const WorkerContext&) {},
+      [](unsigned&, const WorkerContext& c) { return Bytes{static_cast<std::byte>(c.worker_index)}; });
+  std::vector<Bytes> jobs = make_jobs(30);
+  for (BatchReport report : {run(options(3), jobs, {}, JobFunction(own_index)), run(options(3), jobs, {}, staged)}) {
+    ASSERT_EQ(report.count(JobStatus::done), jobs.size());
+    for (const JobResult& r : report.results) {
+      ASSERT_EQ(r.output.size(), 1u);
+      EXPECT_EQ(r.worker, static_cast<unsigned>(r.output[0])) << "job " << r.index;
+      EXPECT_LT(r.worker, report.workers);
+    }
+  }
+}
+
 TEST_P(RunBatchTest, LargeSharedInputReachesEveryJob) {
   Bytes shared(1 << 20);
   for (std::size_t i = 0; i < shared.size(); ++i) shared[i] = static_cast<std::byte>(i * 7);

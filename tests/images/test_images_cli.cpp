@@ -410,7 +410,7 @@ TEST_F(ImagesCliTest, UsageErrorsGetOneLineAndExitOne) {
       {{(dir / "in").native(), (dir / "out").native(), "--op", "sparkle"}, "unknown op 'sparkle'"},
       {{(dir / "in").native(), (dir / "out").native()}, "no --op given"},
       {{(dir / "nope").native(), (dir / "out").native(), "--op", "gray"}, "does not exist"},
-      {{(dir / "in").native(), (dir / "out").native(), "--op", "gray", "--format", "gif"}, "unknown --format"},
+      {{(dir / "in").native(), (dir / "out").native(), "--op", "gray", "--format", "gif"}, "--format: gif not in {jpg,png,webp,tiff}"},
       {{(dir / "in").native(), "--op", "gray"}, "needs inputs and an output folder"},
       // A huge limit once overflowed the default job timeout derived from it: every job timed out.
       {{(dir / "in").native(), (dir / "out").native(), "--op", "gray", "--max-megapixels", "1e12"},

@@ -150,6 +150,30 @@ TEST_F(OutputFileTest, ReplacesARegularFileOnlyWhenCommitted) {
   EXPECT_EQ(names_in(dir.path()), std::vector<std::string>{"out.json"});
 }
 
+
+// A log read while the command runs: each write is in the file at once, no temporary.
+TEST_F(OutputFileTest, ALiveFileIsWrittenInPlaceAsItGoes) {
+  TempDir dir;
+  put(dir / "run.log", "the last run's lines\n");
+  fs::create_symlink("run.log", dir / "link");
+  {
+    auto file = ipc::OutputFile::open(dir / "link", {.live = true});
+    ASSERT_TRUE(file) << file.error().message();
+    EXPECT_TRUE(file->temp_path().empty());
+    EXPECT_EQ(slurp(dir / "run.log"), "") << "truncated when opened";
+    ASSERT_TRUE(file->write(bytes_of("one\n")));
+    EXPECT_EQ(slurp(dir / "run.log"), "one\n") << "there before commit";
+    ASSERT_TRUE(file->write(bytes_of("two\n")));
+  }  // dropped without commit: what was written stays
+  EXPECT_EQ(slurp(dir / "run.log"), "one\ntwo\n");
+  EXPECT_TRUE(fs::is_symlink(dir / "link")) << "written through";
+  auto fresh = ipc::OutputFile::open(dir / "new.log", {.sync = true, .live = true});
+  ASSERT_TRUE(fresh) << fresh.error().message();
+  ASSERT_TRUE(fresh->write(bytes_of("x\n")));
+  ASSERT_TRUE(fresh->commit());
+  EXPECT_EQ(slurp(dir / "new.log"), "x\n");
+  EXPECT_EQ(names_in(dir.path()), (std::vector<std::string>{"link", "new.log", "run.log"}));
+}
 // The attribute is set on the temporary, so it arrives with the file and not before it.
 TEST_F(OutputFileTest, AnAttributeArrivesWithTheCommittedFile) {
   TempDir dir;

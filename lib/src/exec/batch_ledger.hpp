@@ -15,7 +15,10 @@ class BatchLedger {
  public:
   BatchLedger(std::size_t jobs, const ResultCallback& on_result);
 
-  void start(std::size_t index) { ++results_[index].attempts; }
+  void start(std::size_t index, unsigned worker) {
+    ++results_[index].attempts;
+    results_[index].worker = worker;
+  }
   // Takes back a start that never ran (the job was queued in a worker that died first).
   void unstart(std::size_t index) { --results_[index].attempts; }
   [[nodiscard]] unsigned attempts(std::size_t index) const { return results_[index].attempts; }

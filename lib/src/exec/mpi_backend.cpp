@@ -321,7 +321,7 @@ class Coordinator {
       if (!best) return;
       std::size_t job = pending_.front();
       pending_.pop_front();
-      ledger_.start(job);
+      ledger_.start(job, static_cast<unsigned>(best->rank - 1));
       best->in_flight.push_back(job);
       send(*best, {Kind::job, 0, job, batch_.jobs[job].size()}, batch_.jobs[job]);
     }

@@ -270,7 +270,7 @@ class Coordinator {
     const Bytes& input = batch_.jobs[job];
     outgoing_.assign(input.begin(), input.end());
     wire::append_frame(outgoing_, {job, wire::Kind::job, 0});
-    ledger_.start(job);
+    ledger_.start(job, w.index);
     if (w.in_flight.empty()) w.front_since = Clock::now();
     w.in_flight.push_back(job);
     w.in_flight_bytes += input.size();

@@ -32,7 +32,7 @@ BatchReport run_serial(const Batch& batch) {
       next_poll = now + kPollEvery;
     }
     if (interrupt) break;
-    ledger.start(i);
+    ledger.start(i, 0);
     JobStatus status = JobStatus::done;
     Bytes out;
     std::string error;

@@ -28,6 +28,7 @@ struct Completion {
   Bytes output;
   std::string error;
   bool worker_exit = false;  // the last message of a worker task
+  unsigned worker = 0;       // the WorkerContext index of the thread that ended it
 };
 
 // What the pool threads and the calling thread share. Pool threads push completions and poke
@@ -87,7 +88,7 @@ void worker_task(Shared& s, unsigned worker_index, unsigned tasks) {
   while (!s.cancel.load(std::memory_order_relaxed)) {
     std::size_t i = s.next.fetch_add(1);
     if (i >= s.jobs.size()) break;
-    Completion c{i, JobStatus::done, {}, {}, false};
+    Completion c{i, JobStatus::done, {}, {}, false, worker_index};
     try {
       c.output = (*s.fn)(s.jobs[i], context);
     } catch (...) {
@@ -159,6 +160,7 @@ void pipeline_task(Shared& s, const JobStages& stages, unsigned threads) {
                                              return f;
                                            }) &
             tbb::make_filter<Token, void>(tbb::filter_mode::parallel, [&](Token f) {
+              f->done.worker = context().worker_index;
               run_stage(*f, [&] { f->done.output = stages.write(f->state, context()); });
               f->state.reset();
               s.push(std::move(f->done));
@@ -236,7 +238,7 @@ BatchReport run_threads(const Batch& batch) {
         if (++exited == tasks) loop->stop();
         continue;
       }
-      ledger.start(c.index);
+      ledger.start(c.index, c.worker);
       ledger.finish(c.index, c.status, std::move(c.output), std::move(c.error));
     }
   };

@@ -1,6 +1,8 @@
 // run_image_batch: hands the planned items to a backend and gathers what became of them.
 
+#include <fcntl.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <fmt/core.h>
 #include <opencv2/core.hpp>
@@ -11,6 +13,8 @@
 
 #include "forkpool/images/batch.hpp"
 #include "forkpool/images/files.hpp"
+#include "forkpool/ipc/sys_call.hpp"
+#include "forkpool/ipc/unique_fd.hpp"
 
 namespace forkpool::images {
 
@@ -49,6 +53,19 @@ void build_lazy_tables(const OpChain& chain) {
   }
 }
 
+// Blocks until a writer has opened the FIFO at `fifo` and closed it (see read_image).
+void wait_for_release(const char* fifo) {
+  if (fifo == nullptr) return;
+  auto fd = ipc::sys_call("open", fifo, [&] { return ::open(fifo, O_RDONLY | O_CLOEXEC); });
+  if (!fd) return;
+  const ipc::UniqueFd owned(*fd);
+  char buffer[64];
+  while (true) {
+    auto n = ipc::sys_call("read", fifo, [&] { return ::read(owned.get(), buffer, sizeof buffer); });
+    if (!n || *n == 0) return;
+  }
+}
+
 // One image between its stages. The recipe and op chain come from the batch's shared input.
 struct ImageInFlight {
   ImageRecipe recipe;
@@ -67,6 +84,12 @@ ImageInFlight read_image(std::span<const std::byte> job, const WorkerContext& co
   if (const char* crash_on = std::getenv("FORKPOOL_IMAGES_CRASH_ON");
       crash_on != nullptr && input.filename() == crash_on)
     ::raise(SIGKILL);
+  // Test hook, likewise: the worker holds this file until the test lets it go (opens the FIFO
+  // FORKPOOL_IMAGES_HOLD_FIFO for writing and closes it), so a test can keep one image in
+  // progress, whatever the machine's speed, and watch what is printed meanwhile.
+  if (const char* hold_on = std::getenv("FORKPOOL_IMAGES_HOLD_ON");
+      hold_on != nullptr && input.filename() == hold_on)
+    wait_for_release(std::getenv("FORKPOOL_IMAGES_HOLD_FIFO"));
   f.output = std::move(output);
   f.image = load_image(input, f.chain, f.recipe);
   return f;
@@ -90,6 +113,7 @@ void run_on_executor(ImageBatchReport& report, const std::vector<std::size_t>& t
   const auto shared = recipe.serialize();
   auto on_result = [&](const JobResult& r) {
     ImageItem& item = report.items[todo[r.index]];
+    item.worker = r.worker;
     if (r.status == JobStatus::done) {
       try {
         item.outcome = ImageOutcome::deserialize(r.output);

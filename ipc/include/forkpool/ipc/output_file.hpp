@@ -63,6 +63,11 @@ struct OutputOptions {
   // First remove the temporaries for this target that dead writers left in its folder (one
   // listing of the folder: for single outputs such as a report, not for each of a batch).
   bool remove_stale = false;
+  // Written where it is, as it goes, for a file read while the command runs (a log that
+  // `tail -f` follows): a regular file is created, or truncated, at open and each write is in
+  // it at once; no temporary, so commit renames nothing and a reader (or a crash) may see part
+  // of it. Other kinds are written as without it. remove_stale does nothing then.
+  bool live = false;
 };
 
 // One output file being written. Move-only. Made, written and committed by one thread at a
@@ -72,7 +77,8 @@ class OutputFile {
  public:
   // Resolves `path` (see resolve_output) and opens the way to write it: for a regular file a
   // fresh temporary in the target's folder, O_CREAT|O_EXCL|O_CLOEXEC, mode 0666 less the
-  // umask, locked; for the others the file itself, O_WRONLY (O_APPEND through /proc).
+  // umask, locked (with `live`, the file itself, O_CREAT|O_TRUNC); for the others the file
+  // itself, O_WRONLY (O_APPEND through /proc).
   static Result<OutputFile> open(const std::filesystem::path& path, OutputOptions options = {});
 
   OutputFile(OutputFile&& other) noexcept;
@@ -110,6 +116,7 @@ class OutputFile {
   UniqueFd fd_;
   std::filesystem::path temp_;
   bool sync_ = false;
+  bool live_ = false;  // a regular file written in place (OutputOptions::live)
 };
 
 // The extended attribute `name` of `path` (symlinks followed), at most `max_bytes` of it; an

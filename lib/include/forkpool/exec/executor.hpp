@@ -103,6 +103,11 @@ struct JobResult {
   Bytes output;
   std::string error;
   unsigned attempts = 0;  // how many times a worker started it
+  // Which worker ran its last attempt, 0..workers-1: processes, the worker's slot (a
+  // replacement takes the slot of the one it replaced); threads, the WorkerContext index of
+  // the thread that ended it (staged jobs: the one that ran its last stage); serial, 0; mpi,
+  // the rank less 1. For a log of who did what, not for placing work.
+  unsigned worker = 0;
 };
 
 struct ExecutorOptions {

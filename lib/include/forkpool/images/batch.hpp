@@ -72,6 +72,7 @@ struct ImageItem {
   ExistingOutput existing = ExistingOutput::none;
   ImageOutcome outcome;  // when done
   std::string error;     // when failed (or why skipped)
+  std::optional<unsigned> worker;  // the worker that ran it (JobResult::worker); none if none did
 };
 
 // What run_image_batch will do: every input found, each with its output and, when it will not

@@ -65,15 +65,14 @@ TileJob decode(std::span<const std::byte> input) {
   return job;
 }
 
-// A forked worker inherits the arena's mapping but not its page tables, so its first touch of
-// each page of A, B and C is a page fault: tens of thousands for large operands, each an
-// exception and a trip through the kernel. madvise(MADV_POPULATE_*) (Linux 5.14) maps a
-// whole range in one call instead. Where the kernel lacks it, the faults happen as before.
-#ifdef MADV_POPULATE_READ
-constexpr int kPopulateRead = MADV_POPULATE_READ;
+// A forked worker inherits the arena's mapping (C) but not its page tables, so its first touch
+// of each page is a page fault: tens of thousands for large products, each an exception and a
+// trip through the kernel. madvise(MADV_POPULATE_WRITE) (Linux 5.14) maps a whole range in
+// one call instead. Where the kernel lacks it, the faults happen as before. (A and B need
+// none of it: they are private memory, whose page tables fork copies.)
+#ifdef MADV_POPULATE_WRITE
 constexpr int kPopulateWrite = MADV_POPULATE_WRITE;
 #else
-constexpr int kPopulateRead = -1;
 constexpr int kPopulateWrite = -1;
 #endif
 
@@ -85,7 +84,7 @@ void prefault(const std::byte* begin, std::size_t bytes, int advice) {
   ::madvise(reinterpret_cast<void*>(first), end - first, advice);  // advice only: errors ignored
 }
 
-// One tile: where workers share this process's memory, in place in the arena (a, b, c);
+// One tile: where workers share this process's memory, in place (a, b, c);
 // elsewhere from the job's rows of A and the shared input's B alone, C's block sent back.
 JobFunction tile_job(bool in_place, Dtype dtype, std::byte* a, std::byte* b, std::byte* c,
                      std::size_t k, std::size_t n,
@@ -95,8 +94,6 @@ JobFunction tile_job(bool in_place, Dtype dtype, std::byte* a, std::byte* b, std
     TileJob job = decode(input);
     if (before_tile) before_tile(job.index);
     if (in_place) {
-      prefault(a + job.row * k * es, job.rows * k * es, kPopulateRead);
-      prefault(b, k * n * es, kPopulateRead);
       prefault(c + job.row * n * es, job.rows * n * es, kPopulateWrite);
       multiply_block(dtype, a + job.row * k * es, k, b + job.col * es, n,
                      c + (job.row * n + job.col) * es, n, job.rows, k, job.cols);
@@ -192,8 +189,8 @@ Operands load_operands(const NpyFile& a, const NpyFile& b, Dtype dtype, ResultMe
   std::size_t m = a.rows(), k = a.cols(), n = b.cols();
   check_operands_fit(dtype, m, k, n, c_memory, fmt::format("{} x {}", a.name(), b.name()));
   Operands ops(dtype, m, k, n, c_memory);
-  // Read into the shared arena itself: no second copy of A or B, and a file that changes
-  // meanwhile is an NpyError rather than a SIGBUS from a mapping.
+  // Read straight into A's and B's memory: no second copy, and a file that changes meanwhile
+  // is an NpyError rather than a SIGBUS from a mapping.
   a.read_row_major(dtype, ops.a());
   b.read_row_major(dtype, ops.b());
   return ops;

@@ -6,14 +6,15 @@ set -euo pipefail
 # libopenblas-serial-dev: forkpool's matrix tiles run on the single-threaded OpenBLAS (no BLAS
 # thread pool in a forked worker). libopenblas0-pthread: numpy's BLAS for bench/matmul.py; without
 # it Debian's numpy falls back to the reference BLAS and the comparison would be meaningless.
-# liblcms2-dev, libexiv2-dev: colour profiles and metadata of `forkpool images`.
+# liblcms2-dev, libexiv2-dev: colour profiles and metadata of `forkpool images`; libjpeg-dev: its
+# JPEG encoder where OpenCV cannot set the chroma subsampling.
 # libopenmpi-dev + openmpi-bin: the mpi backend (FORKPOOL_WITH_MPI) and its tests under mpirun.
 # clang-19 + libclang-rt-19-dev: the `fuzz` preset (libFuzzer; Debian's default clang 14 lacks
 # std::expected). help2man: the man pages, made from --help at build time; bash-completion: the
 # completion test loads it.
 packages=(
   build-essential cmake pkg-config
-  libopencv-dev liblcms2-dev libexiv2-dev zlib1g-dev libeigen3-dev libtbb-dev libgtest-dev libbenchmark-dev
+  libopencv-dev liblcms2-dev libexiv2-dev zlib1g-dev libjpeg-dev libeigen3-dev libtbb-dev libgtest-dev libbenchmark-dev
   libcli11-dev libfmt-dev nlohmann-json3-dev
   libopenblas-serial-dev
   help2man bash-completion

@@ -67,4 +67,20 @@ std::filesystem::path sample_image(const std::string& name) {
   return std::filesystem::path(FORKPOOL_SOURCE_DIR) / "data" / "images" / name;
 }
 
+cv::Mat field_with_object(cv::Size size, cv::Rect object) {
+  cv::Mat image(size, CV_8UC3, cv::Scalar(120, 124, 128));
+  cv::Mat part = image(object);
+  for (int y = 0; y < part.rows; ++y)
+    for (int x = 0; x < part.cols; ++x)
+      part.at<cv::Vec3b>(y, x) = ((x / 8 + y / 8) % 2) ? cv::Vec3b(40, 60, 220) : cv::Vec3b(30, 200, 240);
+  return image;
+}
+
+int saturated_pixels(const cv::Mat& bgr) {
+  cv::Mat hsv, planes[3];
+  cv::cvtColor(bgr, hsv, cv::COLOR_BGR2HSV);
+  cv::split(hsv, planes);
+  return cv::countNonZero(planes[1] > 100);
+}
+
 }  // namespace forkpool::testing

@@ -24,6 +24,13 @@ void write_bytes(const std::filesystem::path& path, const std::string& bytes);
 // Every regular file under `root`, relative to it, sorted.
 std::vector<std::string> files_under(const std::filesystem::path& root);
 
+// A grey, featureless field with one small, colourful, textured object at `object`: what a
+// fill resize's attention crop should keep and a centre crop may miss.
+cv::Mat field_with_object(cv::Size size, cv::Rect object);
+
+// Pixels of `bgr` with HSV saturation over 100 of 255: the object's (the field has 16).
+int saturated_pixels(const cv::Mat& bgr);
+
 // The sample images shipped in data/images.
 std::filesystem::path sample_image(const std::string& name);
 

@@ -78,24 +78,6 @@ std::optional<int> tiff_tag(const std::string& bytes, int tag) {
   return std::nullopt;
 }
 
-// A grey field with one small, colourful, textured object: what attention should keep.
-cv::Mat field_with_object(cv::Size size, cv::Rect object) {
-  cv::Mat image(size, CV_8UC3, cv::Scalar(120, 124, 128));
-  cv::Mat part = image(object);
-  for (int y = 0; y < part.rows; ++y)
-    for (int x = 0; x < part.cols; ++x)
-      part.at<cv::Vec3b>(y, x) = ((x / 8 + y / 8) % 2) ? cv::Vec3b(40, 60, 220) : cv::Vec3b(30, 200, 240);
-  return image;
-}
-
-// Pixels of the object (the grey field has saturation 16 of 255).
-int saturated_pixels(const cv::Mat& bgr) {
-  cv::Mat hsv, planes[3];
-  cv::cvtColor(bgr, hsv, cv::COLOR_BGR2HSV);
-  cv::split(hsv, planes);
-  return cv::countNonZero(planes[1] > 100);
-}
-
 TEST_F(ImagesEncodeCliTest, FillResizeCropsEveryShapeToExactlyTheBox) {
   TempDir dir;
   write_image(dir / "in" / "landscape.jpg", synthetic_image(1600, 900, 3, 1));  // decoded at 1/4

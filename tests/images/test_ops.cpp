@@ -16,6 +16,8 @@ namespace forkpool::images {
 namespace {
 
 using forkpool::testing::LeakCheckedTest;
+using forkpool::testing::field_with_object;
+using forkpool::testing::saturated_pixels;
 using forkpool::testing::synthetic_image;
 using OpsTest = LeakCheckedTest;
 
@@ -109,24 +111,7 @@ TEST_F(OpsTest, FillResizeFromAReducedDecodeHasTheFullSizesResult) {
             0);
 }
 
-// A grey, featureless field with one small, colourful, textured object off-centre: attention
-// keeps the object, the centre crop does not.
-cv::Mat field_with_object(cv::Size size, cv::Rect object) {
-  cv::Mat image(size, CV_8UC3, cv::Scalar(120, 124, 128));
-  cv::Mat part = image(object);
-  for (int y = 0; y < part.rows; ++y)
-    for (int x = 0; x < part.cols; ++x)
-      part.at<cv::Vec3b>(y, x) = ((x / 8 + y / 8) % 2) ? cv::Vec3b(40, 60, 220) : cv::Vec3b(30, 200, 240);
-  return image;
-}
-
-int saturated_pixels(const cv::Mat& bgr) {
-  cv::Mat hsv, planes[3];
-  cv::cvtColor(bgr, hsv, cv::COLOR_BGR2HSV);
-  cv::split(hsv, planes);
-  return cv::countNonZero(planes[1] > 100);
-}
-
+// An object off-centre in a featureless field: attention keeps it, the centre crop does not.
 TEST_F(OpsTest, AttentionCropKeepsTheSalientObject) {
   struct Case {
     cv::Size size;

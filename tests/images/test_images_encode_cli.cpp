@@ -167,8 +167,8 @@ TEST_F(ImagesEncodeCliTest, PngLevelChangesTheSizeNotThePixels) {
   TempDir dir;
   write_image(dir / "in" / "a.png", synthetic_image(320, 240, 4, 1));
   for (const char* level : {"0", "9"}) {
-    auto r = forkpool_images({(dir / "in").native(), (dir / ("l" + std::string(level))).native(), "--op",
-                              "flip=h", "--png-level", level});
+    const fs::path out = dir / std::string("l").append(level);
+    auto r = forkpool_images({(dir / "in").native(), out.native(), "--op", "flip=h", "--png-level", level});
     ASSERT_EQ(r.exit_code, 0) << r.err;
   }
   const auto level0 = fs::file_size(dir / "l0" / "a.png"), level9 = fs::file_size(dir / "l9" / "a.png");

@@ -15,6 +15,7 @@
 #include "forkpool/images/files.hpp"
 #include "forkpool/ipc/sys_call.hpp"
 #include "forkpool/ipc/unique_fd.hpp"
+#include "worker_memory.hpp"
 
 namespace forkpool::images {
 
@@ -167,10 +168,11 @@ ImageBatchReport run_image_batch(const ImageBatch& batch, const ExecutorOptions&
   report.items = batch.items;
   ExecutorOptions exec_options = options;
   // N single-threaded workers use N cores; OpenCV's own threads in each would oversubscribe.
-  // Per process: in each worker process, or once here when the workers are this process's
+  // The allocator keeps each image's buffers for the next (docs/images.md, "Speed"). Per process: in each worker process, or once here when the workers are this process's
   // threads.
   exec_options.worker_init = [ops = batch.settings.recipe.ops, user_init = options.worker_init] {
     cv::setNumThreads(0);
+    keep_image_buffers_for_reuse();
     build_lazy_tables(parse_op_chain(ops));
     if (user_init) user_init();
   };

@@ -242,6 +242,7 @@ class Destinations {
       return place;
     }
     place.path = folder.real / output.filename();
+    if (!folder.exists) return place;  // a folder still to be made holds nothing: no lstat each
     struct stat st {};
     if (::lstat(place.path.c_str(), &st) != 0) return place;  // nothing there yet
     if (S_ISLNK(st.st_mode)) {
@@ -264,6 +265,7 @@ class Destinations {
  private:
   struct Folder {
     fs::path real;
+    bool exists = false;
     std::string error;
   };
 
@@ -276,6 +278,7 @@ class Destinations {
       it->second.error = fmt::format("cannot write to {}: {}", folder.native(), ec.message());
       return it->second;
     }
+    it->second.exists = fs::is_directory(it->second.real, ec);
     // The folder, or the part of it that exists (the rest is made by run_image_batch).
     if (auto problem = folder_problem(it->second.real); problem && problem->not_a_folder)
       it->second.error = fmt::format("cannot write to {}: {} is not a folder", folder.native(),
@@ -426,22 +429,26 @@ ImageBatch plan_image_batch(ImageBatchSettings settings) {
     if (fresh) it->second = fs::weakly_canonical(fs::absolute(folder)).native();
     return it->second + '/' + text.substr(slash == std::string::npos ? 0 : slash + 1);
   };
-  std::unordered_set<std::string> input_reals;
-  {
+  if (s.inputs.paths.size() + s.inputs.listed.size() > 1) {
     // The same file reached twice with one name (a folder and a file in it, both named): one
     // input. A single input can reach no file twice with one name.
-    const bool may_repeat = s.inputs.paths.size() + s.inputs.listed.size() > 1;
     std::unordered_set<std::string> seen;
     std::vector<Found> unique;
     unique.reserve(inputs.listing.files.size());
-    for (auto& f : inputs.listing.files) {
-      auto real = real_of(f.input);
-      if (may_repeat && !seen.insert(real + '\0' + f.relative.native()).second) continue;
-      input_reals.insert(std::move(real));
-      unique.push_back(std::move(f));
-    }
+    for (auto& f : inputs.listing.files)
+      if (seen.insert(real_of(f.input) + '\0' + f.relative.native()).second) unique.push_back(std::move(f));
     inputs.listing.files = std::move(unique);
   }
+  // Whether a path is where an input is, asked only of outputs that exist (an input's place
+  // does): a batch into a new folder needs no table of every input.
+  std::optional<std::unordered_set<std::string>> input_reals;
+  auto is_input_place = [&](const std::string& path) {
+    if (!input_reals) {
+      input_reals.emplace();
+      for (const auto& f : inputs.listing.files) input_reals->insert(real_of(f.input));
+    }
+    return input_reals->contains(path);
+  };
   // Each input's identity, which no link can hide, looked up only when an output exists: a
   // batch into a new folder (a first run, a dry run of 100,000 files) needs no stat of each.
   std::optional<std::map<FileId, std::size_t>> input_ids;
@@ -508,7 +515,7 @@ ImageBatch plan_image_batch(ImageBatchSettings settings) {
       fail(dest.error);
     } else if (s.in_place && !own_input) {
       fail("it changed while planning (its file is not the one found)");
-    } else if (!s.in_place && !through_link && input_reals.contains(dest.path.native())) {
+    } else if (!s.in_place && !through_link && dest.existing && is_input_place(dest.path.native())) {
       fail(fmt::format("its output would overwrite the input {} (choose another --format, output "
                        "pattern or folder, or pass --in-place)", dest.path.native()));
     } else if (const InputFolder* folder = s.in_place ? nullptr : leads_into()) {

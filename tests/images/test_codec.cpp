@@ -199,7 +199,7 @@ TEST_F(CodecTest, ReducedDecodeGivesTheExactSizeAndNearlyTheSamePixels) {
   LoadedImage reduced = load_image(dir / "big.jpg", chain, recipe);
   EXPECT_EQ(reduced.outcome.reduction, 4);
   EXPECT_EQ(reduced.next_op, 1u);
-  transform_image(reduced, chain);
+  transform_image(reduced, chain, recipe.max_pixels);
   ASSERT_EQ(reduced.pixels.size(), cv::Size(400, 300));
   cv::Mat full = cv::imread((dir / "big.jpg").native(), cv::IMREAD_COLOR), reference;
   reference = chain.front()->run(full);

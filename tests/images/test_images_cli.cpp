@@ -318,6 +318,19 @@ TEST_F(ImagesCliTest, PixelLimitIsConfigurable) {
   EXPECT_NE(r.err.find("too large to decode"), std::string::npos) << r.err;
 }
 
+// An op's result is bounded like a decode: the strip's item fails with the reason, the rest is done.
+TEST_F(ImagesCliTest, AnOpResultOverThePixelLimitFailsItsItem) {
+  TempDir dir;
+  write_image(dir / "in" / "strip.png", synthetic_image(1, 400, 1));
+  write_image(dir / "in" / "photo.png", synthetic_image(40, 30));
+  auto r = forkpool_images({(dir / "in").native(), (dir / "out").native(), "--op", "resize=1024x",
+                            "--max-megapixels", "100"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("strip.png: an op would make a 1024x409600 image (419 megapixels)"), std::string::npos) << r.err;
+  EXPECT_TRUE(fs::exists(dir / "out" / "photo.png"));
+  EXPECT_FALSE(fs::exists(dir / "out" / "strip.png"));
+}
+
 TEST_F(ImagesCliTest, BackendsAndTransportsWriteIdenticalBytes) {
   TempDir dir;
   make_mixed_inputs(dir / "in");

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "common/leak_check.hpp"
+#include "forkpool/images/codec.hpp"
 #include "forkpool/images/crop_window.hpp"
 #include "forkpool/images/geometry.hpp"
 #include "forkpool/images/op.hpp"
@@ -90,6 +91,27 @@ TEST_F(OpsTest, FillResizeOfAThinStripCutsBeforeItScales) {
   ASSERT_EQ(out.size(), cv::Size(64, 64));
   EXPECT_EQ(out.at<cv::Vec3b>(32, 0), cv::Vec3b(0, 0, 255));
   EXPECT_EQ(out.at<cv::Vec3b>(32, 63), cv::Vec3b(255, 0, 0));
+}
+
+// --max-megapixels bounds what an op makes, not only what is decoded: a plain resize of a thin
+// strip to one side (1x65535 to 1024x is 1024 x 2^24 pixels: geometry caps a side at 2^24) is refused before it allocates.
+TEST_F(OpsTest, AnOpThatWouldMakeTooManyPixelsIsRefusedBeforeItRuns) {
+  const auto strip_chain = parse_op_chain(std::vector<std::string>{"resize=1024x"});
+  try {
+    (void)run_op_chain(strip_chain, synthetic_image(1, 65535, 1), 0, 200'000'000);
+    ADD_FAILURE() << "the resize ran";
+  } catch (const ImageError& e) {
+    EXPECT_NE(std::string(e.what()).find("1024x16777216"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("--max-megapixels"), std::string::npos) << e.what();
+  }
+  // The limit counts the largest image an op makes: a fill's result (its cover is cut first)
+  // and a chain's later ops; 0 is no limit.
+  const auto chain = parse_op_chain(std::vector<std::string>{"gray", "resize=100x100!"});
+  EXPECT_THROW((void)run_op_chain(chain, synthetic_image(10, 10), 0, 9'999), ImageError);
+  EXPECT_EQ(run_op_chain(chain, synthetic_image(10, 10), 0, 10'000).size(), cv::Size(100, 100));
+  EXPECT_EQ(run_op_chain(chain, synthetic_image(10, 10), 0, 0).size(), cv::Size(100, 100));
+  const auto fill = parse_op_chain(std::vector<std::string>{"resize=64x64^"});
+  EXPECT_EQ(run_op_chain(fill, synthetic_image(1, 65535, 1), 0, 64 * 64).size(), cv::Size(64, 64));
 }
 
 // The centre crop is the middle of the resized image, pixel for pixel.

@@ -99,7 +99,7 @@ ImageInFlight read_image(std::span<const std::byte> job, const WorkerContext& co
 // Read -> ops -> write: a pipeline on threads, all three in one worker elsewhere.
 JobStages image_stages() {
   return make_stages<ImageInFlight>(
-      read_image, [](ImageInFlight& f, const WorkerContext&) { transform_image(f.image, f.chain); },
+      read_image, [](ImageInFlight& f, const WorkerContext&) { transform_image(f.image, f.chain, f.recipe.max_pixels); },
       [](ImageInFlight& f, const WorkerContext&) {
         save_image(f.image, f.output, f.recipe);
         return f.image.outcome.serialize();

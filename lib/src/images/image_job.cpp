@@ -186,6 +186,7 @@ LoadedImage load_image(const std::filesystem::path& input, const OpChain& chain,
     // The leading resize's target comes from the full size, so the output is the same size
     // as without the reduction; only the decoding work shrank.
     image.outcome.input_size = header->oriented_size();
+    check_op_fits(*chain.front(), image.outcome.input_size, recipe.max_pixels);
     image.pixels = chain.front()->run_from(image.pixels, image.outcome.input_size);
     image.next_op = 1;
   } else {
@@ -206,10 +207,10 @@ LoadedImage load_image(const std::filesystem::path& input, const OpChain& chain,
   return image;
 }
 
-void transform_image(LoadedImage& image, const OpChain& chain) {
+void transform_image(LoadedImage& image, const OpChain& chain, std::uint64_t max_pixels) {
   const auto start = Clock::now();
   try {
-    image.pixels = run_op_chain(chain, std::move(image.pixels), image.next_op);
+    image.pixels = run_op_chain(chain, std::move(image.pixels), image.next_op, max_pixels);
   } catch (const cv::Exception& e) {
     throw ImageError(fmt::format("op failed: {}", e.err));  // e.what() spans several lines
   }
@@ -236,7 +237,7 @@ void save_image(LoadedImage& image, const std::filesystem::path& output, const I
 ImageOutcome process_image(const std::filesystem::path& input, const std::filesystem::path& output,
                            const OpChain& chain, const ImageRecipe& recipe) {
   LoadedImage image = load_image(input, chain, recipe);
-  transform_image(image, chain);
+  transform_image(image, chain, recipe.max_pixels);
   save_image(image, output, recipe);
   return image.outcome;
 }

@@ -4,6 +4,7 @@
 
 #include <array>
 
+#include "forkpool/images/codec.hpp"
 #include "forkpool/images/op.hpp"
 #include "ops/ops.hpp"
 
@@ -43,8 +44,23 @@ OpChain parse_op_chain(std::span<const std::string> texts) {
   return chain;
 }
 
-cv::Mat run_op_chain(const OpChain& chain, cv::Mat image, std::size_t first) {
-  for (std::size_t i = first; i < chain.size(); ++i) image = chain[i]->run(image);
+void check_op_fits(const Op& op, cv::Size in, std::uint64_t max_pixels) {
+  if (max_pixels == 0) return;
+  const cv::Size out = op.largest_size(in);
+  // In double: a product like 1024 x 2^26 overflows int.
+  const double pixels = static_cast<double>(out.width) * out.height;
+  if (pixels > static_cast<double>(max_pixels))
+    throw ImageError(fmt::format("an op would make a {}x{} image ({:.0f} megapixels) from {}x{}: over the "
+                                 "limit of {:.0f} (--max-megapixels)",
+                                 out.width, out.height, pixels / 1e6, in.width, in.height,
+                                 static_cast<double>(max_pixels) / 1e6));
+}
+
+cv::Mat run_op_chain(const OpChain& chain, cv::Mat image, std::size_t first, std::uint64_t max_pixels) {
+  for (std::size_t i = first; i < chain.size(); ++i) {
+    check_op_fits(*chain[i], image.size(), max_pixels);
+    image = chain[i]->run(image);
+  }
   return image;
 }
 

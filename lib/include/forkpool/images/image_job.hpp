@@ -76,8 +76,9 @@ int jpeg_reduction_for(const ImageHeader& header, const OpChain& chain);
 LoadedImage load_image(const std::filesystem::path& input, const OpChain& chain,
                        const ImageRecipe& recipe);
 
-// Runs the rest of the chain.
-void transform_image(LoadedImage& image, const OpChain& chain);
+// Runs the rest of the chain. Throws ImageError when an op would make an image of more than
+// `max_pixels` (0: no limit; check_op_fits), before it runs.
+void transform_image(LoadedImage& image, const OpChain& chain, std::uint64_t max_pixels);
 
 // Encodes in the format `output`'s extension names, adds the input's metadata made true of
 // the output (metadata_for_output; an ICC profile only where it describes the output's

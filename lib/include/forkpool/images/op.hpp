@@ -3,6 +3,7 @@
 
 #include <opencv2/core.hpp>
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <span>
@@ -38,6 +39,9 @@ class Op {
   [[nodiscard]] virtual cv::Mat run_from(const cv::Mat& image, cv::Size /*full*/) const {
     return run(image);
   }
+  // The largest image run() makes from one of size `in`: its result, or a larger one on the
+  // way (a fill's cover). Every op but resize keeps the number of pixels or lowers it.
+  [[nodiscard]] virtual cv::Size largest_size(cv::Size in) const { return in; }
 };
 
 // What the registry knows of an op: its name, its argument syntax, one line of help, and how
@@ -58,7 +62,13 @@ std::unique_ptr<Op> parse_op(std::string_view text);
 using OpChain = std::vector<std::unique_ptr<Op>>;
 OpChain parse_op_chain(std::span<const std::string> texts);
 
-// Runs the chain's ops from `first` on, in order.
-cv::Mat run_op_chain(const OpChain& chain, cv::Mat image, std::size_t first = 0);
+// Throws ImageError when `op`, on an image of size `in`, would make one of more than
+// `max_pixels` (0: no limit): --max-megapixels bounds every image an op makes, not only the
+// input (a 1x65535 strip resized to 1024x would be 1024 x 2^24 pixels).
+void check_op_fits(const Op& op, cv::Size in, std::uint64_t max_pixels);
+
+// Runs the chain's ops from `first` on, in order, each checked with check_op_fits first.
+cv::Mat run_op_chain(const OpChain& chain, cv::Mat image, std::size_t first = 0,
+                     std::uint64_t max_pixels = 0);
 
 }  // namespace forkpool::images

@@ -14,8 +14,9 @@
 namespace forkpool::images::detail {
 
 // Adapts a parameter struct P with `static P parse(std::string_view)` and
-// `cv::Mat run(const cv::Mat&) const` (and optionally `cv::Size output_size(cv::Size) const`
-// and `cv::Mat run_from(const cv::Mat&, cv::Size full) const`) to an Op. Immutable once built, so any thread may run it.
+// `cv::Mat run(const cv::Mat&) const` (and optionally `cv::Size output_size(cv::Size) const`,
+// `cv::Mat run_from(const cv::Mat&, cv::Size full) const` and `cv::Size largest_size(cv::Size)
+// const`) to an Op. Immutable once built, so any thread may run it.
 template <class P>
 class TypedOp final : public Op {
  public:
@@ -32,6 +33,12 @@ class TypedOp final : public Op {
       return params_.run_from(image, full);
     else
       return params_.run(image);
+  }
+  [[nodiscard]] cv::Size largest_size(cv::Size in) const override {
+    if constexpr (requires { params_.largest_size(in); })
+      return params_.largest_size(in);
+    else
+      return in;
   }
 
  private:

@@ -36,6 +36,11 @@ struct Resize {
     return scaled(crop_window(scaled, box, geometry.crop)).clone();
   }
   [[nodiscard]] cv::Mat run(const cv::Mat& image) const { return run_from(image, image.size()); }
+  [[nodiscard]] cv::Size largest_size(cv::Size in) const {
+    const cv::Size target = geometry.scaled_size(in);
+    if (geometry.fill && needs_cut_first(target, geometry.apply(in))) return geometry.apply(in);
+    return target;
+  }
 
   // A fill scales the image to cover the box, then keeps the box. For an image far from the
   // box's shape that cover is huge (a 1x65535 strip to 1024x1024^ is 1024 x 2^24 pixels, 51 GB

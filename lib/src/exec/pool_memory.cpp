@@ -48,14 +48,16 @@ PoolMemory pool_memory() {
 }
 
 void PeakPoolMemory::sample() {
+  const auto start = std::chrono::steady_clock::now();
   PoolMemory now = pool_memory();
   last_ = std::chrono::steady_clock::now();
+  gap_ = std::max<std::chrono::steady_clock::duration>(interval_, (last_ - start) * kGapPerSampleTime);
   ++samples_;
   if (now.bytes > peak_.bytes) peak_ = now;
 }
 
 void PeakPoolMemory::sample_now_and_then() {
-  if (samples_ > 0 && std::chrono::steady_clock::now() - last_ < interval_) return;
+  if (samples_ > 0 && std::chrono::steady_clock::now() - last_ < gap_) return;
   sample();
 }
 

@@ -83,4 +83,9 @@ int saturated_pixels(const cv::Mat& bgr) {
   return cv::countNonZero(planes[1] > 100);
 }
 
+CommandOutcome forkpool_images(std::vector<std::string> args) {
+  args.insert(args.begin(), {FORKPOOL_BINARY, "images"});
+  return run_command(args);
+}
+
 }  // namespace forkpool::testing

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "common/run_command.hpp"
 #include "common/temp_dir.hpp"
 
 namespace forkpool::testing {
@@ -33,5 +34,8 @@ int saturated_pixels(const cv::Mat& bgr);
 
 // The sample images shipped in data/images.
 std::filesystem::path sample_image(const std::string& name);
+
+// Runs `forkpool images ARGS...`, the binary under test, and returns what it did.
+CommandOutcome forkpool_images(std::vector<std::string> args);
 
 }  // namespace forkpool::testing

@@ -30,11 +30,6 @@ namespace {
 namespace fs = std::filesystem;
 using ImagesCliTest = LeakCheckedTest;
 
-CommandOutcome forkpool_images(std::vector<std::string> args) {
-  args.insert(args.begin(), {FORKPOOL_BINARY, "images"});
-  return run_command(args);
-}
-
 // A small mixed folder: JPEGs (one large enough for reduced decoding, one in a subfolder),
 // a PNG with alpha, a WebP, a TIFF and the EXIF-rotated sample.
 void make_mixed_inputs(const fs::path& in) {

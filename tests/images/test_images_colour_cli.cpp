@@ -24,11 +24,6 @@ using ImagesColourCliTest = LeakCheckedTest;
 
 const fs::path kPhoto = FORKPOOL_SOURCE_DIR "/data/colour/adobe_rgb_gps.jpg";
 
-CommandOutcome forkpool_images(std::vector<std::string> args) {
-  args.insert(args.begin(), {FORKPOOL_BINARY, "images"});
-  return run_command(args);
-}
-
 struct FileMetadata {
   std::vector<unsigned char> icc;
   Exiv2::ExifData exif;

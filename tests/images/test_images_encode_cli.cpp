@@ -23,11 +23,6 @@ namespace {
 namespace fs = std::filesystem;
 using ImagesEncodeCliTest = LeakCheckedTest;
 
-CommandOutcome forkpool_images(std::vector<std::string> args) {
-  args.insert(args.begin(), {FORKPOOL_BINARY, "images"});
-  return run_command(args);
-}
-
 cv::Mat decode(const fs::path& path) { return cv::imread(path.native(), cv::IMREAD_UNCHANGED); }
 
 // What a JPEG's start-of-frame says: its marker (0xC0 baseline, 0xC2 progressive) and each

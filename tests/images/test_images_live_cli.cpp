@@ -227,11 +227,6 @@ TEST_P(ImagesWhileRunningTest, EachItemIsToldAsItEndsWhileAnotherStillRuns) {
 
 INSTANTIATE_TEST_SUITE_P(Backends, ImagesWhileRunningTest, ::testing::Values("processes", "threads"));
 
-CommandOutcome forkpool_images(std::vector<std::string> args) {
-  args.insert(args.begin(), {FORKPOOL_BINARY, "images"});
-  return run_command(args);
-}
-
 // A re-run logs the images the plan skipped, with why; `--log -` makes stdout the log alone.
 TEST_F(ImagesLiveTest, TheLogOnStdoutHoldsOneJsonLinePerImageAndNothingElse) {
   TempDir dir;

@@ -114,7 +114,9 @@ struct ExecutorOptions {
   Backend backend = Backend::processes;
   unsigned workers = 0;                              // 0: available_cores()
   ipc::Transport transport = ipc::Transport::shm;    // processes only
-  unsigned prefetch = 2;                             // jobs in flight per worker (processes)
+  // processes: jobs in flight per worker, at least; jobs that take well under a millisecond get
+  // a deeper queue (about 1 ms of them, up to 64), so a worker does not sleep between them.
+  unsigned prefetch = 2;
   unsigned max_retries = 1;                          // retries of a job whose worker died
   // processes: a job still running after this long (its worker stuck, looping, or stopped by
   // SIGSTOP) has its worker killed (SIGKILL) and replaced; the job is retried like one whose

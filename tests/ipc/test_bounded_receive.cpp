@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <chrono>
 #include <fstream>
+#include <stdexcept>
 #include <string>
 
 #include "common/leak_check.hpp"
@@ -85,14 +86,18 @@ class MqPeer final : public HostilePeer {
     auto to_victim = ipc::create_unlinked_queue();
     auto from_victim = ipc::create_unlinked_queue();
     auto links = ipc::detail::PeerLink::make_pair();
-    EXPECT_TRUE(to_victim && from_victim && links);
+    // Out of queues (RLIMIT_MSGQUEUE, shared with every other test of this user): fail this
+    // test with why, rather than go on with a queue that is not there.
+    if (!to_victim) throw std::runtime_error("a queue: " + to_victim.error().message());
+    if (!from_victim) throw std::runtime_error("a queue: " + from_victim.error().message());
+    if (!links) throw std::runtime_error("a peer link: " + links.error().message());
     raw_ = std::move(to_victim->sender);
     size_ = static_cast<std::size_t>(to_victim->limits.message_size);
     auto ch = ipc::detail::MqChannel::create(std::move(from_victim->sender),
                                              from_victim->limits.message_size,
                                              std::move(to_victim->receiver), to_victim->limits.message_size,
                                              std::move(links->first), max);
-    EXPECT_TRUE(ch.has_value());
+    if (!ch) throw std::runtime_error("the channel: " + ch.error().message());
     victim_ = std::move(*ch);
     peer_link_ = std::move(links->second);
   }

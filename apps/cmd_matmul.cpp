@@ -41,6 +41,9 @@ double seconds_since(Clock::time_point start) {
 // Largest --tile: far beyond any edge worth asking for; a tile larger than C is C anyway.
 constexpr std::uint64_t kMaxTile = std::uint64_t{1} << 20;
 
+// Largest --worker-memory, in MiB: 1 PiB, beyond any machine's memory, and clear of overflow.
+constexpr std::uint64_t kMaxWorkerMemoryMib = std::uint64_t{1} << 30;
+
 // A product below this many flops ends before a progress bar would be worth drawing.
 constexpr double kProgressFlops = 2e10;
 
@@ -53,6 +56,8 @@ struct MatmulFlags {
   std::optional<std::string> kernel;
   std::uint64_t seed = 1;
   std::size_t tile = 0;
+  std::string distribute = "auto";
+  std::uint64_t worker_memory_mib = 0;  // 0: the default (MatmulOptions::worker_memory)
   bool verify = false;
   double job_timeout = -1;  // seconds; negative: the default (none)
 };
@@ -168,6 +173,8 @@ int run(const MatmulFlags& flags) {
   matmul::MatmulOptions options;
   options.executor = exec;
   options.tile = flags.tile;
+  options.distribution = matmul::parse_distribution(flags.distribute);  // "auto": empty
+  options.worker_memory = flags.worker_memory_mib << 20;
   hooks.install(options);
   matmul::TilePlan plan = matmul::plan_product(*ops, options);
   double flops = 2.0 * static_cast<double>(report.m) * static_cast<double>(report.k) *
@@ -277,6 +284,21 @@ void setup(CLI::App& root, CommandRunner& chosen) {
                   "an edge beyond C is C); default: full-width row panels, two per worker")
       ->type_name("N")
       ->check(whole_number(1, kMaxTile));
+  cmd->add_option("--distribute", flags->distribute,
+                  "Where workers do not share this process's memory (mpi, processes over a "
+                  "copying transport), how B reaches them: broadcast (all of B to every worker "
+                  "once, jobs carry rows of A), blocks (jobs are 2-D blocks of C carrying their "
+                  "rows of A and columns of B: no worker holds all of B), or auto (broadcast "
+                  "unless all of B does not fit in --worker-memory); see docs/mpi.md")
+      ->type_name("HOW")
+      ->check(CLI::IsMember({"auto", "broadcast", "blocks"}))
+      ->capture_default_str();
+  cmd->add_option("--worker-memory", flags->worker_memory_mib,
+                  "MiB of the product a worker may hold at once: bounds the blocks of "
+                  "--distribute blocks and decides auto; default: this machine's available "
+                  "memory divided by the workers")
+      ->type_name("MIB")
+      ->check(whole_number(1, kMaxWorkerMemoryMib));
   cmd->add_flag("--verify", flags->verify,
                 "Check C with Freivalds' test (3 rounds); exit 2 if it fails");
   add_job_timeout_flag(*cmd, flags->job_timeout, "none (a tile of a large product may take hours)");

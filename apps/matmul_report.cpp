@@ -45,11 +45,11 @@ std::string format_text(const MatmulReport& r) {
   out += fmt::format("B        {}\n", describe({b_source, r.b.rows, r.b.cols, r.b.dtype, r.b.fortran_order}, dtype));
   out += fmt::format("C        {}\n", describe({r.output.empty() ? "(not written)" : r.output, r.m, r.n, dtype, false}, dtype));
   const auto& plan = r.run.plan;
-  out += fmt::format("run      {}, {} worker{}{}, {} tile{} of {}x{}{}{}\n", r.backend, r.workers,
-                     r.workers == 1 ? "" : "s",
+  out += fmt::format("run      {}, {} worker{}{}, {} tile{} of {}x{}, distribute {}{}{}\n",
+                     r.backend, r.workers, r.workers == 1 ? "" : "s",
                      r.transport ? fmt::format(", transport {}", *r.transport) : std::string(),
                      plan.tiles.size(), plan.tiles.size() == 1 ? "" : "s", plan.tile_rows,
-                     plan.tile_cols,
+                     plan.tile_cols, matmul::to_string(plan.distribution),
                      r.run.workers_replaced ? fmt::format(", {} worker(s) replaced", r.run.workers_replaced)
                                             : std::string(),
                      r.run.workers_lost ? fmt::format(", {} worker(s) lost", r.run.workers_lost)
@@ -69,6 +69,9 @@ std::string format_text(const MatmulReport& r) {
                        r.operands_bytes ? static_cast<double>(r.peak_memory.bytes) /
                                               static_cast<double>(r.operands_bytes)
                                         : 0.0);
+  if (plan.worker_bytes > 0)
+    out += fmt::format("data     {} sent to and from the workers; a worker holds {} at once\n",
+                       bytes_text(r.run.payload_bytes), bytes_text(plan.worker_bytes));
   if (r.verify)
     out += fmt::format("verify   {}, relative error {:.2e} (tolerance {:.2e}, {} rounds), {:.3f} s\n",
                        r.verify->passed ? "passed" : "FAILED", r.verify->relative_error,
@@ -96,6 +99,9 @@ std::string json_report(const MatmulReport& r) {
   j["workers_lost"] = r.run.workers_lost;
   j["tile"] = {{"rows", r.run.plan.tile_rows}, {"cols", r.run.plan.tile_cols}};
   j["tiles"] = r.run.plan.tiles.size();
+  j["distribute"] = matmul::to_string(r.run.plan.distribution);
+  j["worker_bytes"] = r.run.plan.worker_bytes;
+  j["payload_bytes"] = r.run.payload_bytes;
   j["load_seconds"] = r.load_seconds;
   j["compute_seconds"] = r.run.compute_seconds;
   j["write_seconds"] = r.write_seconds;

@@ -3,6 +3,7 @@
 // outside mpirun (or in a build without MPI) one line and exit 1.
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -187,6 +188,56 @@ TEST_F(MpiCli, MatmulOfNumpyMatricesEqualsSerialByteForByte) {
     EXPECT_NE(r.out.find("mpi, 2 workers"), std::string::npos) << r.out;
     EXPECT_EQ(contents(mpi), contents(serial)) << a;
   }
+}
+
+// --distribute blocks: jobs carry their rows of A and columns of B, nothing is broadcast; C
+// is serial's with the same plan, byte for byte, edge blocks included.
+TEST_F(MpiCli, MatmulInBlocksEqualsSerialByteForByte) {
+  TempDir dir;
+  // Blocks of 24 (the f64 register blocking; 48 for f32 with AVX-512): the last row and
+  // column of blocks cut short.
+  for (const auto& [a, b] : {std::pair{"a_64x48_f64.npy", "b_48x80_f64.npy"},
+                             std::pair{"a_50x40_f32.npy", "b_40x30_f32_fortran.npy"}}) {
+    const std::string A = kSource + "/data/matrices/" + a, B = kSource + "/data/matrices/" + b;
+    const auto serial = dir / (std::string(a) + ".serial.npy");
+    const auto mpi = dir / (std::string(a) + ".mpi.npy");
+    ASSERT_EQ(forkpool({"matmul", A, B, "-o", serial.string(), "--backend", "serial", "-q",
+                        "--distribute", "blocks", "--tile", "24"})
+                  .exit_code,
+              0);
+    CommandOutcome r = mpirun(3, {"matmul", A, B, "-o", mpi.string(), "--backend", "mpi",
+                                  "--distribute", "blocks", "--tile", "24"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find("distribute blocks"), std::string::npos) << r.out;
+    EXPECT_EQ(contents(mpi), contents(serial)) << a;
+  }
+  // Blocks whose panels take at most 1 MiB: 4 x 3 blocks of 144 x 120 for 500 x 300, for one
+  // worker or two; auto chooses blocks, since all of B and a job take more.
+  const std::vector<std::string> random{"matmul", "--random", "500x400x300", "--seed", "3",
+                                        "--worker-memory", "1"};
+  auto with = [&](std::vector<std::string> more) {
+    std::vector<std::string> args = random;
+    args.insert(args.end(), more.begin(), more.end());
+    return args;
+  };
+  ASSERT_EQ(forkpool(with({"-o", (dir / "serial.npy").string(), "--backend", "serial", "-q",
+                           "--distribute", "blocks"}))
+                .exit_code,
+            0);
+  CommandOutcome r = mpirun(3, with({"-o", (dir / "mpi.npy").string(), "--backend", "mpi",
+                                     "--json", (dir / "r.json").string()}));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(contents(dir / "mpi.npy"), contents(dir / "serial.npy"));
+  const auto report = nlohmann::json::parse(contents(dir / "r.json"));
+  EXPECT_EQ(report["distribute"], "blocks");
+  EXPECT_EQ(report["tile"]["rows"], 144);
+  EXPECT_EQ(report["tile"]["cols"], 120);
+  EXPECT_EQ(report["tiles"], 4 * 3);
+  EXPECT_LE(report["worker_bytes"].get<std::size_t>(), std::size_t{1} << 20);
+  // Each row panel of A went once per block column, each column panel of B once per block row.
+  const std::size_t panels = (500 * 400 * 3 + 400 * 300 * 4 + 500 * 300) * 8;
+  EXPECT_GE(report["payload_bytes"].get<std::size_t>(), panels);
+  EXPECT_LT(report["payload_bytes"].get<std::size_t>(), panels + 12 * 128);
 }
 
 TEST_F(MpiCli, MatmulRandomVerifies) {

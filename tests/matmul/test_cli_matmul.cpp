@@ -109,6 +109,12 @@ TEST_F(CliMatmulTest, JsonReportHoldsEveryFigure) {
     EXPECT_GT(j[key].get<double>(), 0) << key;
   }
   EXPECT_GE(j["tiles"].get<int>(), 1);
+  // Workers over shm reach the operands in place: row panels, nothing held, nothing copied
+  // but the jobs' coordinates.
+  EXPECT_EQ(j["distribute"], "broadcast");
+  EXPECT_EQ(j["worker_bytes"], 0);
+  EXPECT_GT(j["payload_bytes"].get<std::size_t>(), 0u);
+  EXPECT_LT(j["payload_bytes"].get<std::size_t>(), 64u * 48 * 8);
   EXPECT_FALSE(j["kernel"].get<std::string>().empty());
   EXPECT_FALSE(j["kernel_chosen_by"].get<std::string>().empty());
   EXPECT_FALSE(j["kernel_library"].get<std::string>().empty());
@@ -119,6 +125,62 @@ TEST_F(CliMatmulTest, JsonReportHoldsEveryFigure) {
   EXPECT_LE(j["peak_pss_processes"], 3);
   EXPECT_GE(j["peak_pss_bytes"].get<std::size_t>(), j["operands_bytes"].get<std::size_t>());
   EXPECT_GE(j["operands_bytes"].get<std::size_t>(), (64 * 48 + 48 * 80 + 64 * 80) * 8);
+}
+
+// --distribute blocks: C the same, byte for byte, on every backend, as serial's with the same
+// plan (1 MiB a worker gives 144 x 120 blocks, edge blocks included, for one worker or two);
+// within rounding of the row panels' C (the kernel rounds a block cut across columns a little
+// differently). Over a copying transport the jobs carry their columns of B, and auto takes
+// blocks once all of B would not fit a worker.
+TEST_F(CliMatmulTest, BlocksGiveTheSameCOnEveryBackend) {
+  const std::vector<std::string> random{"--random", "500x400x300", "--seed", "7"};
+  auto args = [&](std::vector<std::string> more) {
+    std::vector<std::string> out = random;
+    out.insert(out.end(), more.begin(), more.end());
+    return out;
+  };
+  const std::string panels = (dir_ / "panels.npy").string(), serial = (dir_ / "serial.npy").string();
+  json_of(args({"-o", panels, "--backend", "serial"}), dir_ / "report.json");
+  auto j = json_of(args({"-o", serial, "--backend", "serial", "--distribute", "blocks",
+                         "--worker-memory", "1"}),
+                   dir_ / "report.json");
+  EXPECT_EQ(j["distribute"], "blocks");
+  EXPECT_EQ(j["tile"]["rows"], 144);
+  EXPECT_EQ(j["tile"]["cols"], 120);
+  EXPECT_EQ(j["tiles"], 4 * 3);
+  const std::string want = slurp(serial);
+  // Within the tolerance every backend's C meets against numpy's (EveryBackendWritesNumpysProduct).
+  expect_near(read_row_major(serial), read_row_major(panels), 1e-12);
+  for (const std::vector<std::string>& backend :
+       {std::vector<std::string>{"--backend", "threads", "-j", "2"},
+        {"--backend", "processes", "-j", "2"},
+        {"--backend", "processes", "-j", "2", "--transport", "pipe"}}) {
+    const std::string c = (dir_ / "c.npy").string();
+    std::vector<std::string> run = args({"-o", c, "--distribute", "blocks", "--worker-memory", "1"});
+    run.insert(run.end(), backend.begin(), backend.end());
+    j = json_of(run, dir_ / "report.json");
+    EXPECT_EQ(j["distribute"], "blocks") << backend[1];
+    EXPECT_EQ(j["tiles"], 4 * 3) << backend[1];
+    EXPECT_EQ(slurp(c), want) << backend[1];
+    if (backend.back() == "pipe") {
+      // The panels a job carries, and nothing sent to every worker.
+      EXPECT_GT(j["worker_bytes"].get<std::size_t>(), 0u);
+      EXPECT_LE(j["worker_bytes"].get<std::size_t>(), std::size_t{1} << 20);
+      const std::size_t sent = (500 * 400 * 3 + 400 * 300 * 4 + 500 * 300) * 8;
+      EXPECT_GE(j["payload_bytes"].get<std::size_t>(), sent);
+      EXPECT_LT(j["payload_bytes"].get<std::size_t>(), sent + 12 * 128);
+    }
+    std::filesystem::remove(c);
+  }
+  // auto over a pipe: broadcast when all of B (940 KiB) and a job fit a worker, else blocks.
+  j = json_of(args({"--backend", "processes", "-j", "2", "--transport", "pipe"}), dir_ / "report.json");
+  EXPECT_EQ(j["distribute"], "broadcast");
+  EXPECT_GT(j["worker_bytes"].get<std::size_t>(), 400u * 300 * 8);
+  j = json_of(args({"--backend", "processes", "-j", "2", "--transport", "pipe", "--worker-memory", "1"}),
+              dir_ / "report.json");
+  EXPECT_EQ(j["distribute"], "blocks");
+  for (const auto& name : {panels, serial}) std::filesystem::remove(name);
+  std::filesystem::remove(dir_ / "report.json");
 }
 
 TEST_F(CliMatmulTest, TheKernelIsChosenByTheCpuUnlessAsked) {
@@ -263,6 +325,8 @@ TEST_F(CliMatmulTest, RefusesBadInputWithOneLineBeforeAnyWork) {
       {{"--random", "8x8x8", "--tile", "18446744073709551615"}, "--tile: '18446744073709551615' is not a whole number from 1 to 1048576"},
       {{"--random", "8x8x8", "--tile", "0"}, "--tile: '0' is not a whole number"},
       {{"--random", "8x8x8", "--tile", "-24"}, "--tile: '-24' is not a whole number"},
+      {{"--random", "8x8x8", "--distribute", "summa"}, "--distribute: summa not in {auto,broadcast,blocks}"},
+      {{"--random", "8x8x8", "--worker-memory", "0"}, "--worker-memory: '0' is not a whole number"},
       {{"--random", "8x8x8", "-j", "0"}, "--workers: '0' is not a whole number from 1 to 4096"},
       {{"--random", "8x8x8", "-j", "1e9"}, "--workers: '1e9' is not a whole number from 1 to 4096"},
   };

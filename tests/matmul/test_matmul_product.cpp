@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <string>
 
@@ -100,6 +101,39 @@ TEST_P(ProductTest, EitherPlaceOfCGivesNumpysProduct) {
     MatmulOptions options = options_for(GetParam(), 24);
     ASSERT_TRUE(multiply(ops, plan_product(ops, options), options).complete());
     expect_close(c_of(ops), read_row_major(fixture("c_64x48x80_f64.npy")), 1e-13);
+  }
+}
+
+// Distribution::blocks: blocks of C bounded by the worker memory, edge blocks included, give
+// numpy's product, and the same C, byte for byte, as serial with the same plan, on every
+// backend and transport.
+TEST_P(ProductTest, BlocksGiveSerialsC) {
+  auto blocks_of = [](MatmulOptions options) {
+    options.distribution = Distribution::blocks;
+    options.worker_memory = block_job_bytes(24, 24, 48, 8);  // one granule's block per job
+    return options;
+  };
+  Operands want = load("a_64x48_f64.npy", "b_48x80_f64.npy", Dtype::f64);
+  const MatmulOptions serial = blocks_of(options_for({Backend::serial, ipc::Transport::shm}, 0));
+  ASSERT_TRUE(multiply(want, plan_product(want, serial), serial).complete());
+
+  Operands ops = load("a_64x48_f64.npy", "b_48x80_f64.npy", Dtype::f64, c_memory_for(GetParam()));
+  const MatmulOptions options = blocks_of(options_for(GetParam(), 0));
+  TilePlan plan = plan_product(ops, options);
+  EXPECT_EQ(plan.distribution, Distribution::blocks);
+  ASSERT_EQ(plan.tiles.size(), 12u);  // 3 x 4 blocks of 24, the last row 16 high, column 8 wide
+  EXPECT_LE(plan.worker_bytes, options.worker_memory);
+  MatmulRun run = multiply(ops, plan, options);
+  ASSERT_TRUE(run.complete()) << (run.failures.empty() ? "interrupted" : run.failures[0]);
+  expect_close(c_of(ops), read_row_major(fixture("c_64x48x80_f64.npy")), 1e-13);
+  EXPECT_EQ(std::memcmp(ops.c(), want.c(), ops.c_bytes().size()), 0);
+  // Where the workers do not reach B in place, nothing went to every worker: each of the 3
+  // row panels of A went once per block column (4), each of the 4 column panels of B once per
+  // block row (3), C came back once, and each job had its few bytes of coordinates.
+  if (plan.worker_bytes > 0) {
+    const std::uint64_t panels = (64 * 48 * 4 + 48 * 80 * 3 + 64 * 80) * 8;
+    EXPECT_GT(run.payload_bytes, panels);
+    EXPECT_LT(run.payload_bytes, panels + 12 * 128);
   }
 }
 

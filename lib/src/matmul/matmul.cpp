@@ -7,6 +7,7 @@
 #include <Eigen/Core>
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <fstream>
@@ -43,18 +44,28 @@ std::size_t shm_free() {
 }
 
 // The fixed part of every job message: which tile of which product. With workers that do not
-// share the coordinator's memory the tile's rows of A follow it, and the job says all a worker
-// needs besides B (the shared input): such a worker never sees the operands' files, nor is it
-// told anything at start but what the executor delivers.
+// share the coordinator's memory the tile's rows of A follow it and, when b_panel is 1, its
+// columns of B after them (Distribution::blocks); the job says all a worker needs besides B
+// (the shared input, when b_panel is 0): such a worker never sees the operands' files, nor is
+// it told anything at start but what the executor delivers.
 struct TileJob {
   std::uint64_t index, row, col, rows, cols;
   std::uint64_t k, n, dtype;  // dtype: Dtype's value
+  std::uint64_t b_panel;      // 1: B's columns col..col+cols-1 (k x cols) follow A's rows
 };
 
-Bytes encode(const TileJob& job, std::span<const std::byte> rows_of_a) {
-  Bytes out(sizeof job + rows_of_a.size());
+// The job, and its panels where the worker cannot reach the operands: `a` rows x k, contiguous
+// in A; B's columns copied out of the k x n row-major `b` into a k x cols block.
+Bytes encode(const TileJob& job, std::span<const std::byte> rows_of_a, const std::byte* b,
+             std::size_t es) {
+  const std::size_t row_bytes = job.b_panel ? job.cols * es : 0;
+  Bytes out(sizeof job + rows_of_a.size() + job.k * row_bytes);
   std::memcpy(out.data(), &job, sizeof job);
-  if (!rows_of_a.empty()) std::memcpy(out.data() + sizeof job, rows_of_a.data(), rows_of_a.size());
+  std::byte* at = out.data() + sizeof job;
+  if (!rows_of_a.empty()) std::memcpy(at, rows_of_a.data(), rows_of_a.size());
+  at += rows_of_a.size();
+  for (std::size_t r = 0; row_bytes > 0 && r < job.k; ++r, at += row_bytes)
+    std::memcpy(at, b + (r * job.n + job.col) * es, row_bytes);
   return out;
 }
 
@@ -85,7 +96,8 @@ void prefault(const std::byte* begin, std::size_t bytes, int advice) {
 }
 
 // One tile: where workers share this process's memory, in place (a, b, c);
-// elsewhere from the job's rows of A and the shared input's B alone, C's block sent back.
+// elsewhere from the job's rows of A and B's columns in the job or the shared input's B,
+// C's block sent back.
 JobFunction tile_job(bool in_place, Dtype dtype, std::byte* a, std::byte* b, std::byte* c,
                      std::size_t k, std::size_t n,
                      const std::function<void(std::size_t)>& before_tile) {
@@ -105,13 +117,18 @@ JobFunction tile_job(bool in_place, Dtype dtype, std::byte* a, std::byte* b, std
       throw std::runtime_error("matmul job of an unknown element type");
     const auto job_dtype = static_cast<Dtype>(job.dtype);
     const std::size_t jes = size_of(job_dtype);
-    if (input.size() != sizeof(TileJob) + job.rows * job.k * jes ||
-        ctx.shared_input.size() != job.k * job.n * jes || job.col + job.cols > job.n)
+    const std::size_t a_bytes = job.rows * job.k * jes;
+    const std::size_t b_bytes = job.b_panel ? job.k * job.cols * jes : 0;
+    if (input.size() != sizeof(TileJob) + a_bytes + b_bytes ||
+        (!job.b_panel && ctx.shared_input.size() != job.k * job.n * jes) ||
+        job.col + job.cols > job.n)
       throw std::runtime_error("matmul job message has the wrong size");
+    const std::byte* panel_of_b = job.b_panel ? input.data() + sizeof(TileJob) + a_bytes
+                                              : ctx.shared_input.data() + job.col * jes;
     Bytes out(job.rows * job.cols * jes);
-    multiply_block(job_dtype, input.data() + sizeof(TileJob), job.k,
-                   ctx.shared_input.data() + job.col * jes, job.n, out.data(), job.cols, job.rows,
-                   job.k, job.cols);
+    multiply_block(job_dtype, input.data() + sizeof(TileJob), job.k, panel_of_b,
+                   job.b_panel ? job.cols : job.n, out.data(), job.cols, job.rows, job.k,
+                   job.cols);
     return out;
   };
 }
@@ -130,6 +147,14 @@ ExecutorOptions tile_executor_options(const ExecutorOptions& exec, bool in_place
     if (user_init) user_init();
   };
   return exec_options;
+}
+
+// Whether `executor`'s workers read A and B and write C where `c_memory` puts them: threads
+// all of it, forked workers A and B through fork's copy of the page tables and C in the arena
+// (a C private to this process only threads reach).
+bool reaches_in_place(const Executor& executor, ResultMemory c_memory) {
+  return executor.shares_memory() &&
+         (c_memory == ResultMemory::shared || executor.shares_address_space());
 }
 
 }  // namespace
@@ -207,8 +232,30 @@ Operands random_operands(Dtype dtype, std::size_t m, std::size_t k, std::size_t 
 }
 
 TilePlan plan_product(const Operands& ops, const MatmulOptions& options) {
-  return plan_tiles(ops.m(), ops.n(), Executor(options.executor).workers(),
-                    register_blocking(ops.dtype()), options.tile);
+  const Executor executor(options.executor);
+  const unsigned workers = executor.workers();
+  const std::size_t m = ops.m(), k = ops.k(), n = ops.n(), es = size_of(ops.dtype());
+  const std::size_t granule = register_blocking(ops.dtype());
+  const bool in_place = reaches_in_place(executor, ops.c_memory());
+  const std::size_t budget =
+      options.worker_memory > 0 ? options.worker_memory : mem_available() / std::max(workers, 1u);
+
+  TilePlan broadcast = plan_tiles(m, n, workers, granule, options.tile);
+  // All of B, and one job's rows of A and block of C.
+  const std::size_t broadcast_bytes =
+      block_job_bytes(broadcast.tile_rows, broadcast.tile_cols, k, es) -
+      broadcast.tile_cols * k * es + k * n * es;
+  Distribution chosen = options.distribution.value_or(
+      in_place || broadcast_bytes <= budget ? Distribution::broadcast : Distribution::blocks);
+  if (chosen == Distribution::broadcast) {
+    broadcast.worker_bytes = in_place ? 0 : broadcast_bytes;
+    return broadcast;
+  }
+  TilePlan blocks = options.tile > 0 ? plan_tiles(m, n, workers, granule, options.tile)
+                                     : plan_blocks(m, k, n, es, workers, granule, budget);
+  blocks.distribution = Distribution::blocks;
+  blocks.worker_bytes = in_place ? 0 : block_job_bytes(blocks.tile_rows, blocks.tile_cols, k, es);
+  return blocks;
 }
 
 MatmulRun multiply(Operands& ops, const TilePlan& plan, const MatmulOptions& options,
@@ -221,24 +268,23 @@ MatmulRun multiply(Operands& ops, const TilePlan& plan, const MatmulOptions& opt
   run.plan = plan;
   const auto& tiles = run.plan.tiles;
 
-  // Workers that share this process's memory reach A, B and C in place: threads all of it,
-  // forked workers A and B through fork's copy of the page tables and C in the arena (a C
-  // private to this process only threads reach). The others get B once, as the shared input,
-  // and their rows of A with each job, and send their blocks of C back.
-  const Executor planned(exec);
-  const bool in_place = planned.shares_memory() && (ops.c_memory() == ResultMemory::shared ||
-                                                   planned.shares_address_space());
+  // Workers that share this process's memory reach A, B and C in place. The others get their
+  // rows of A with each job, B once as the shared input (broadcast) or their columns of B with
+  // each job (blocks), and send their blocks of C back.
+  const bool in_place = reaches_in_place(Executor(exec), ops.c_memory());
+  const bool b_in_jobs = !in_place && run.plan.distribution == Distribution::blocks;
   std::vector<Bytes> jobs;
   jobs.reserve(tiles.size());
   for (std::size_t i = 0; i < tiles.size(); ++i) {
     const Tile& t = tiles[i];
-    TileJob job{i, t.row, t.col, t.rows, t.cols, k, n, static_cast<std::uint64_t>(dtype)};
+    TileJob job{i, t.row, t.col, t.rows, t.cols, k, n, static_cast<std::uint64_t>(dtype),
+                b_in_jobs ? 1u : 0u};
     std::span<const std::byte> rows_of_a;
     if (!in_place) rows_of_a = {ops.a() + t.row * k * es, t.rows * k * es};
-    jobs.push_back(encode(job, rows_of_a));
+    jobs.push_back(encode(job, rows_of_a, ops.b(), es));
   }
   std::span<const std::byte> shared_input;
-  if (!in_place) shared_input = {ops.b(), k * n * es};
+  if (!in_place && !b_in_jobs) shared_input = {ops.b(), k * n * es};
 
   const JobFunction fn = tile_job(in_place, dtype, ops.a(), ops.b(), ops.c(), k, n,
                                   options.before_tile);

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <span>
 #include <string_view>
 #include <string>
@@ -84,7 +85,14 @@ Operands random_operands(Dtype dtype, std::size_t m, std::size_t k, std::size_t 
 
 struct MatmulOptions {
   ExecutorOptions executor;
-  std::size_t tile = 0;  // square tile edge; 0: row panels (see plan_tiles)
+  std::size_t tile = 0;  // square tile edge; 0: row panels or bounded blocks (plan_product)
+  // How the jobs reach B (tile_plan.hpp). Empty: plan_product chooses — broadcast where the
+  // workers reach the operands in place or all of B fits in worker_memory, blocks elsewhere.
+  std::optional<Distribution> distribution;
+  // Bytes of the product a worker may hold at once; what bounds the blocks. 0: the memory
+  // available on this machine when planning (MemAvailable, the operands already loaded)
+  // divided by the workers, as if every worker ran here (on several hosts, give it).
+  std::size_t worker_memory = 0;
   // Called in the worker before it computes tile `index`, on every attempt. For tests that kill
   // a worker mid-product; empty otherwise.
   std::function<void(std::size_t index)> before_tile;
@@ -106,14 +114,20 @@ struct MatmulRun {
   [[nodiscard]] bool complete() const noexcept { return !interrupted && failures.empty(); }
 };
 
-// The tiles multiply() cuts C of `ops` into with `options` (for a progress bar's total).
+// The tiles multiply() cuts C of `ops` into with `options`, and how their jobs reach B
+// (MatmulOptions::distribution): broadcast, full-width row panels (plan_tiles) or square tiles
+// of options.tile; blocks, a bounded 2-D grid (plan_blocks, worker_memory the budget of one
+// job) or square tiles of options.tile. Asks the executor, never the backend, whether its
+// workers reach the operands in place.
 TilePlan plan_product(const Operands& ops, const MatmulOptions& options);
 
 // Computes C = A * B into `ops`, tile by tile of `plan`, on the backend `options` choose.
 // Where the executor's workers share this process's memory (Executor::shares_memory: serial,
 // threads, processes over shm) jobs carry tile coordinates and workers write C in place;
-// elsewhere each job carries its rows of A, B goes to each worker once as the shared input,
-// and results carry C blocks that the coordinator copies into C. `on_tile` runs on the
+// elsewhere each job carries its rows of A and, with Distribution::blocks, its columns of B
+// (with broadcast, B goes to each worker once as the shared input), and results carry C
+// blocks that the coordinator copies into C. The jobs are made before the batch: with blocks
+// the coordinator holds every job's panels at once (docs/mpi.md). `on_tile` runs on the
 // calling thread as each tile ends. Call it before this process starts a thread pool (it may
 // fork).
 MatmulRun multiply(Operands& ops, const TilePlan& plan, const MatmulOptions& options,

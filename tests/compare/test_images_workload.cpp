@@ -168,5 +168,18 @@ TEST_F(ImagesWorkloadTest, ABadOpIsRefusedAndLeavesNothing) {
   EXPECT_TRUE(fs::is_empty(dir_ / "tmp"));
 }
 
+// $TMPDIR inside an input folder would put the outputs among the inputs: refused, saying so.
+TEST_F(ImagesWorkloadTest, ATemporaryFolderInsideAnInputIsRefused) {
+  ScopedTmpdir tmpdir(dir_ / "in" / "sub");
+  try {
+    ImagesWorkload w(settings());
+    FAIL() << "accepted a temporary folder inside the input folder";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("set TMPDIR to a folder outside the inputs"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(count_files(dir_ / "in"), 2u);
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir_ / "in" / "sub"), fs::directory_iterator{}), 1);
+}
+
 }  // namespace
 }  // namespace forkpool::compare

@@ -57,6 +57,26 @@ fs::path make_temp_folder() {
   return fs::path(pattern);
 }
 
+// The outputs must not land in an input folder (the planner would refuse them, naming a flag
+// compare does not have): with $TMPDIR inside an input folder, say what to change.
+void refuse_temp_inside_inputs(const fs::path& temp, const images::ImageInputs& inputs) {
+  std::error_code ec;
+  const fs::path temp_real = fs::weakly_canonical(temp, ec);
+  if (ec) return;
+  auto check = [&](const fs::path& input) {
+    std::error_code e;
+    if (!fs::is_directory(input, e)) return;
+    const fs::path real = fs::canonical(input, e);
+    if (e) return;
+    const fs::path rel = temp_real.lexically_relative(real);
+    if (!rel.empty() && *rel.begin() != "..")
+      throw std::invalid_argument("the temporary folder '" + temp.native() + "' is inside the input folder '" +
+                                  input.native() + "': set TMPDIR to a folder outside the inputs");
+  };
+  for (const auto& p : inputs.paths) check(p);
+  for (const auto& p : inputs.listed) check(p);
+}
+
 }  // namespace
 
 std::vector<OutputDifference> compare_output_trees(const fs::path& reference, const fs::path& run) {
@@ -87,6 +107,7 @@ ImagesWorkload::ImagesWorkload(images::ImageBatchSettings settings) : folder_(ma
   settings.output_dir = out_;
   settings.in_place = false;
   try {
+    refuse_temp_inside_inputs(folder_, settings.inputs);
     batch_ = images::plan_image_batch(std::move(settings));
   } catch (...) {
     std::error_code ignored;

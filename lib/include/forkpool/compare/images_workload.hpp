@@ -53,7 +53,8 @@ class ImagesWorkload {
  public:
   // Makes the folder and plans the batch of `settings` (whose output folder and in-place flag it
   // sets) into it. Throws std::invalid_argument for what plan_image_batch refuses (a bad op, no
-  // such input, ...), std::system_error when the folder cannot be made.
+  // such input, ...) and for a folder made inside an input folder ($TMPDIR there), and
+  // std::system_error when the folder cannot be made.
   explicit ImagesWorkload(images::ImageBatchSettings settings);
   ~ImagesWorkload();
   ImagesWorkload(const ImagesWorkload&) = delete;

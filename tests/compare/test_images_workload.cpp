@@ -160,6 +160,26 @@ TEST_F(ImagesWorkloadTest, AnOutputNotTheSerialRunsFailsThatImage) {
   EXPECT_EQ(w.check().runs_differing, 1u);
 }
 
+// An image that fails in a later run (its input gone) counts once, not again for its missing
+// output.
+TEST_F(ImagesWorkloadTest, AnImageThatFailsCountsOnce) {
+  ScopedTmpdir tmpdir(dir_ / "tmp");
+  std::vector<Backend> backends{Backend::threads};
+  std::vector<unsigned> workers{1};
+  CompareSettings run;
+  run.repeats = 1;
+  ImagesWorkload w(settings());
+  run.on_measured = [&](const Measurement& m) {
+    if (m.config.backend == Backend::serial) fs::remove(dir_ / "in" / "sub" / "b.png");
+  };
+  CompareResult result = measure_all(configurations(backends, {}, workers), w.workload(), run);
+  ASSERT_EQ(result.rows.size(), 2u);
+  EXPECT_EQ(result.rows[1].failed, 1u);
+  EXPECT_TRUE(result.rows[1].first_error.starts_with((dir_ / "in" / "sub" / "b.png").native() + ": "))
+      << result.rows[1].first_error;
+  EXPECT_EQ(w.check().runs_differing, 1u);
+}
+
 TEST_F(ImagesWorkloadTest, ABadOpIsRefusedAndLeavesNothing) {
   ScopedTmpdir tmpdir(dir_ / "tmp");
   images::ImageBatchSettings s = settings();

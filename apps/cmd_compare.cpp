@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "cli.hpp"
+#include "compare_command.hpp"
 #include "compare_report.hpp"
 #include "forkpool/compare/held_interrupts.hpp"
 #include "forkpool/compare/matmul_workload.hpp"
@@ -30,15 +31,10 @@ namespace {
 
 using compare_output::CompareReport;
 
-// The flags of every compare subcommand.
-struct CompareFlags {
-  std::vector<std::string> backends;
-  std::vector<std::string> transports;
-  std::vector<unsigned> workers;
-  unsigned repeats = 3;
-  std::string json_path, csv_path, plot_path;
-  bool quiet = false;
-};
+std::vector<CompareSubcommandSetup>& compare_registry() {
+  static std::vector<CompareSubcommandSetup> setups;
+  return setups;
+}
 
 struct TaskFlags {
   std::string kind = "tiny";
@@ -101,8 +97,8 @@ nlohmann::ordered_json common_settings(const CompareFlags& f, const std::vector<
           {"repeats", f.repeats}};
 }
 
-// Measures `workload` on every configuration the flags ask for and writes what they ask.
-// `checks` are filled by the caller's workload as it runs (outputs compared), and read after.
+}  // namespace
+
 int run_compare(const CompareFlags& f, CompareReport report, const compare::Workload& workload,
                 const std::function<std::vector<std::string>()>& checks, compare::HeldInterrupts& held) {
   std::vector<compare::Configuration> configs = parse_configurations(f);
@@ -157,6 +153,43 @@ int run_compare(const CompareFlags& f, CompareReport report, const compare::Work
   }
   return failed || output_failed ? kExitSomeFailed : kExitOk;
 }
+
+void add_compare_flags(CLI::App& cmd, CompareFlags& f) {
+  cmd.add_option("--backends", f.backends, "Backends, comma-separated (default serial,threads,processes; "
+                                           "serial is always measured, as the baseline)")
+      ->delimiter(',')
+      ->type_name("LIST")
+      ->check(CLI::IsMember({"serial", "threads", "processes"}));
+  cmd.add_option("--transports", f.transports, "Transports of the processes backend, comma-separated "
+                                               "(default shm,pipe,unix,tcp,mq)")
+      ->delimiter(',')
+      ->type_name("LIST")
+      ->check(CLI::IsMember({"shm", "pipe", "unix", "tcp", "mq"}));
+  cmd.add_option("-j,--workers", f.workers, "Worker counts, comma-separated (default 1, 2, 4, ... up to the cores)")
+      ->delimiter(',')
+      ->check(whole_number(1, kMaxWorkers))
+      ->type_name("LIST");
+  cmd.add_option("--repeats", f.repeats, "Runs of each configuration: the median, min and max are shown")
+      ->type_name("N")
+      ->check(whole_number(1, kMaxRepeats))
+      ->capture_default_str();
+  cmd.add_option("--json", f.json_path, "Write every figure, the machine and the settings to FILE as JSON (- for stdout)")
+      ->type_name("FILE");
+  cmd.add_option("--csv", f.csv_path, "Write one row per configuration to FILE as CSV (- for stdout)")
+      ->type_name("FILE");
+  cmd.add_option("--plot", f.plot_path,
+                 "Draw speed-up against workers and the overhead per job into FILE.png (needs "
+                 "gnuplot; without it: a message, the other outputs, exit code 2)")
+      ->type_name("FILE");
+  cmd.add_flag("-q,--quiet", f.quiet, "Print no table and no progress, only errors");
+}
+
+bool register_compare_subcommand(CompareSubcommandSetup setup) {
+  compare_registry().push_back(setup);
+  return true;
+}
+
+namespace {
 
 int run_tasks(const CompareFlags& f, const TaskFlags& t) {
   compare::HeldInterrupts held;
@@ -262,36 +295,6 @@ int run_matmul(const CompareFlags& f, const MatmulCompareFlags& mf) {
   }, held);
 }
 
-void add_compare_flags(CLI::App& cmd, CompareFlags& f) {
-  cmd.add_option("--backends", f.backends, "Backends, comma-separated (default serial,threads,processes; "
-                                           "serial is always measured, as the baseline)")
-      ->delimiter(',')
-      ->type_name("LIST")
-      ->check(CLI::IsMember({"serial", "threads", "processes"}));
-  cmd.add_option("--transports", f.transports, "Transports of the processes backend, comma-separated "
-                                               "(default shm,pipe,unix,tcp,mq)")
-      ->delimiter(',')
-      ->type_name("LIST")
-      ->check(CLI::IsMember({"shm", "pipe", "unix", "tcp", "mq"}));
-  cmd.add_option("-j,--workers", f.workers, "Worker counts, comma-separated (default 1, 2, 4, ... up to the cores)")
-      ->delimiter(',')
-      ->check(whole_number(1, kMaxWorkers))
-      ->type_name("LIST");
-  cmd.add_option("--repeats", f.repeats, "Runs of each configuration: the median, min and max are shown")
-      ->type_name("N")
-      ->check(whole_number(1, kMaxRepeats))
-      ->capture_default_str();
-  cmd.add_option("--json", f.json_path, "Write every figure, the machine and the settings to FILE as JSON (- for stdout)")
-      ->type_name("FILE");
-  cmd.add_option("--csv", f.csv_path, "Write one row per configuration to FILE as CSV (- for stdout)")
-      ->type_name("FILE");
-  cmd.add_option("--plot", f.plot_path,
-                 "Draw speed-up against workers and the overhead per job into FILE.png (needs "
-                 "gnuplot; without it: a message, the other outputs, exit code 2)")
-      ->type_name("FILE");
-  cmd.add_flag("-q,--quiet", f.quiet, "Print no table and no progress, only errors");
-}
-
 void setup(CLI::App& root, CommandRunner& chosen) {
   static CompareFlags flags;
   static TaskFlags tasks;
@@ -334,6 +337,8 @@ void setup(CLI::App& root, CommandRunner& chosen) {
       ->check(whole_number(1, std::size_t{1} << 20));
   add_compare_flags(*m, flags);
   m->callback([&chosen] { chosen = [] { return run_matmul(flags, mm); }; });
+
+  for (CompareSubcommandSetup sub : compare_registry()) sub(*cmd, chosen);
 }
 
 const bool registered = register_command(&setup);

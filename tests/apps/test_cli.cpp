@@ -51,7 +51,8 @@ TEST(Cli, AnUnknownSubcommandIsOneLineAndExitOne) {
 // fixed set of choices lists them ({a,b}), which the bash completion offers.
 TEST(Cli, EveryOptionThatTakesAValueNamesIt) {
   const std::vector<std::vector<std::string>> commands = {
-      {"images"}, {"matmul"}, {"ipc-bench"}, {"compare", "tasks"}, {"compare", "matmul"}};
+      {"images"}, {"matmul"}, {"ipc-bench"}, {"compare", "tasks"}, {"compare", "matmul"},
+      {"compare", "images"}};
   // "  -o,--output PATTERN   ..." or "  paths PATH ...": the names, then the value's name.
   const std::regex option_line(R"(^  ((?:-[A-Za-z0-9],)?--[a-z0-9-]+|[a-z]+) ([^ ]+))");
   const std::set<std::string> bare{"TEXT", "INT", "UINT", "FLOAT", "ENUM", "BOOLEAN"};
@@ -59,7 +60,8 @@ TEST(Cli, EveryOptionThatTakesAValueNamesIt) {
       "images --format", "images --colorspace", "images --backend", "images --transport",
       "matmul --dtype", "matmul --kernel", "matmul --backend", "matmul --transport",
       "ipc-bench --transport", "ipc-bench --mode", "compare tasks --kind", "compare tasks --backends",
-      "compare tasks --transports", "compare matmul --dtype"};
+      "compare tasks --transports", "compare matmul --dtype", "compare images --format",
+      "compare images --jpeg-subsampling"};
   std::set<std::string> seen_choices;
   std::size_t checked = 0;
   for (auto args : commands) {

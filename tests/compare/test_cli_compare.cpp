@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -183,6 +184,82 @@ TEST_F(CompareCliTest, BadUsageIsOneLineAndExit1) {
   }
 }
 
+#ifdef FORKPOOL_HAS_IMAGES
+// Every file and folder below `folder`, with its bytes and modification time.
+std::map<std::string, std::pair<std::string, std::filesystem::file_time_type>> snapshot(
+    const std::filesystem::path& folder) {
+  std::map<std::string, std::pair<std::string, std::filesystem::file_time_type>> out;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(folder))
+    out[e.path().string()] = {e.is_regular_file() ? read_file(e.path()) : "(folder)",
+                              std::filesystem::last_write_time(e.path())};
+  return out;
+}
+
+// A copy of data/images in the test's folder, and a folder of the test's for $TMPDIR.
+class CompareImagesCliTest : public CompareCliTest {
+ protected:
+  void SetUp() override {
+    CompareCliTest::SetUp();
+    std::filesystem::copy(std::string(FORKPOOL_SOURCE_DIR) + "/data/images", in_,
+                          std::filesystem::copy_options::recursive);
+    std::filesystem::create_directories(tmp_);
+  }
+  // forkpool with $TMPDIR set to tmp_.
+  CommandOutcome forkpool_in_tmp(const std::vector<std::string>& args) {
+    std::vector<std::string> argv{"/usr/bin/env", "TMPDIR=" + tmp_.string(), FORKPOOL_BINARY};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run_command(argv, std::chrono::seconds(240));
+  }
+  std::filesystem::path in_ = dir_ / "in";
+  std::filesystem::path tmp_ = dir_ / "tmp";
+};
+
+// Every configuration runs the batch into a temporary folder, its outputs are compared with the
+// serial run's, and nothing is left there; the inputs are only read.
+TEST_F(CompareImagesCliTest, EveryConfigurationWritesTheSameOutputsAndLeavesNothing) {
+  const auto before = snapshot(in_);
+  auto json_path = dir_ / "compare.json";
+  CommandOutcome r = forkpool_in_tmp({"compare", "images", in_.string(), "--op", "resize=64x64", "-r",
+                                      "--format", "png", "--workers", "1,2", "--repeats", "1",
+                                      "--backends", "serial,threads,processes", "--transports", "shm,pipe",
+                                      "--json", json_path.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+  json report = json::parse(read_file(json_path));
+  // 8 images (7, and textures/gravel.png with -r); serial, threads x1 x2, processes/{shm,pipe} x1 x2
+  expect_consistent_report(report, 7, 8);
+  EXPECT_EQ(report["settings"]["ops"], json::array({"resize=64x64"}));
+  ASSERT_EQ(report["checks"].size(), 1u);
+  EXPECT_EQ(report["checks"][0], "every configuration wrote the same 8 outputs, byte for byte (6 runs "
+                                 "compared with the serial run's)");
+  EXPECT_NE(r.out.find("every configuration wrote the same 8 outputs, byte for byte"), std::string::npos) << r.out;
+  EXPECT_TRUE(std::filesystem::is_empty(tmp_));
+  EXPECT_EQ(snapshot(in_), before);
+}
+
+TEST_F(CompareImagesCliTest, BadUsageIsOneLineExit1AndNothingDone) {
+  const auto before = snapshot(in_);
+  for (std::vector<std::string> args :
+       {std::vector<std::string>{"compare", "images", in_.string(), "--op", "resize=banana"},
+        {"compare", "images", in_.string(), "--op", "no-such-op"},
+        {"compare", "images", (dir_ / "missing").string(), "--op", "gray"},
+        {"compare", "images", "--op", "gray"},
+        {"compare", "images", in_.string(), "--op", "gray", "--format", "bmp"}}) {
+    auto json_path = dir_ / "compare.json";
+    args.push_back("--json");
+    args.push_back(json_path.string());
+    CommandOutcome r = forkpool_in_tmp(args);
+    EXPECT_EQ(r.exit_code, 1) << args[3] << ": " << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_TRUE(r.err.starts_with("forkpool: ")) << r.err;
+    EXPECT_EQ(r.out, "");
+    EXPECT_FALSE(std::filesystem::exists(json_path));
+    EXPECT_TRUE(std::filesystem::is_empty(tmp_));
+  }
+  EXPECT_EQ(snapshot(in_), before);
+}
+#endif
+
 // Whether `pid` blocks SIGINT: compare holds it from the start, which is how the test knows that
 // Ctrl-C will be handled, not fatal.
 bool holds_sigint(pid_t pid) {
@@ -219,6 +296,40 @@ TEST_F(CompareCliTest, CtrlCExits130AndWritesNothing) {
     EXPECT_FALSE(std::filesystem::exists(json_path));
   }
 }
+
+
+#ifdef FORKPOOL_HAS_IMAGES
+// Ctrl-C while it measures images: exit 130, and the temporary folder is gone.
+TEST_F(CompareImagesCliTest, CtrlCExits130AndRemovesTheTemporaryFolder) {
+  const auto before = snapshot(in_);
+  for (int delay_ms : {0, 300}) {
+    pid_t pid = spawn_quiet({"/usr/bin/env", "TMPDIR=" + tmp_.string(), FORKPOOL_BINARY, "compare", "images",
+                             in_.string(), "-r", "--op", "blur=3", "-j", "1,2", "--repeats", "1000"});
+    ASSERT_GT(pid, 0);
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (!holds_sigint(pid) && std::chrono::steady_clock::now() < give_up)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+    if (delay_ms > 0) {
+      EXPECT_FALSE(std::filesystem::is_empty(tmp_)) << "no temporary folder while it runs";
+    }
+    ::kill(pid, SIGINT);
+    int status = 0;
+    const auto limit = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (::waitpid(pid, &status, WNOHANG) == 0 && std::chrono::steady_clock::now() < limit)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    if (!WIFEXITED(status) && !WIFSIGNALED(status)) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+      FAIL() << "forkpool compare images did not exit after SIGINT";
+    }
+    ASSERT_TRUE(WIFEXITED(status)) << "killed by signal " << WTERMSIG(status);
+    EXPECT_EQ(WEXITSTATUS(status), 130) << "after " << delay_ms << " ms";
+    EXPECT_TRUE(std::filesystem::is_empty(tmp_)) << "after " << delay_ms << " ms";
+  }
+  EXPECT_EQ(snapshot(in_), before);
+}
+#endif
 
 }  // namespace
 }  // namespace forkpool::testing

@@ -130,6 +130,37 @@ TEST_F(MeasureAll, ResultThatDiffersFromSerialFails) {
   EXPECT_EQ(differs.rows[1].first_error, "job 0: result differs from the first run's");
 }
 
+// A workload's check runs once per run, after the run, and the failures it adds count.
+TEST_F(MeasureAll, CheckRunsAfterEachRunAndItsFailuresCount) {
+  std::vector<Backend> backends{Backend::threads};
+  std::vector<unsigned> workers{1, 2};
+  auto configs = configurations(backends, {}, workers);
+  CompareSettings settings;
+  settings.repeats = 2;
+  int runs = 0, checks = 0;
+  Workload workload = [&](const ExecutorOptions&, const ResultCallback&) {
+    RunOutcome out;
+    out.jobs = 3;
+    ++runs;
+    out.check = [&, run = runs](RunOutcome& o) {
+      EXPECT_EQ(runs, run);  // before the next run starts
+      ++checks;
+      if (run == 4) {  // the second run of threads x1
+        o.failed = 1;
+        o.first_error = "a.png: output differs from the serial run's";
+      }
+    };
+    return out;
+  };
+  CompareResult result = measure_all(configs, workload, settings);
+  ASSERT_EQ(result.rows.size(), 3u);
+  EXPECT_EQ(checks, 6);
+  EXPECT_EQ(result.rows[0].failed, 0u);
+  EXPECT_EQ(result.rows[1].failed, 1u);
+  EXPECT_EQ(result.rows[1].first_error, "a.png: output differs from the serial run's");
+  EXPECT_EQ(result.rows[2].failed, 0u);
+}
+
 TEST_F(MeasureAll, StopRequestedEndsTheLoopInterrupted) {
   std::vector<Bytes> jobs(2);
   JobFunction fn = [](std::span<const std::byte>, const WorkerContext&) { return Bytes{}; };

@@ -144,6 +144,7 @@ CompareResult measure_all(std::span<const Configuration> configs, const Workload
         result.interrupt_signal = outcome.interrupt_signal;
         return result;
       }
+      if (outcome.check) outcome.check(outcome);
       m.jobs = outcome.jobs;
       m.wall_runs_s.push_back(wall);
       cpu.push_back(cpu_used);

@@ -54,6 +54,10 @@ struct RunOutcome {
   // Bytes of the jobs, of their results, and of the shared input once per worker: what goes
   // through channels where there are channels (framing not counted).
   std::uint64_t payload_bytes = 0;
+  // Set by a workload whose outputs take long to check (read back from files): measure_all
+  // calls it once the run's wall and CPU time are taken, so the check is not measured, and
+  // counts the failures it adds. Not called for an interrupted run.
+  std::function<void(RunOutcome&)> check;
 };
 
 // The same from a finished batch of `jobs` with `shared_input_bytes` of shared input.

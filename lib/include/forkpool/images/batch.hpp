@@ -1,7 +1,9 @@
 #pragma once
 // A folder of images through an op chain on the serial, threads or processes backend.
 
+#include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <optional>
@@ -106,6 +108,10 @@ struct ImageBatchReport {
   unsigned workers_replaced = 0;  // processes: workers that died and were replaced
   unsigned workers_lost = 0;      // processes: workers that could not be started or replaced
   double wall_seconds = 0;  // processing only, planning excluded
+  std::chrono::nanoseconds startup{0};  // until the workers were ready (BatchReport::startup)
+  // Bytes of the jobs, their results, and the recipe once per worker: what went through
+  // channels where there are channels (framing not counted). For forkpool compare.
+  std::uint64_t payload_bytes = 0;
   [[nodiscard]] std::size_t count(ItemStatus s) const noexcept;
   [[nodiscard]] double input_megapixels() const noexcept;  // of the done items
 };

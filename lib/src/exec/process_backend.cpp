@@ -41,6 +41,7 @@ constexpr auto kGraceInterrupted = 1s;
 
 constexpr unsigned kMaxStartupFailures = 3;
 constexpr unsigned kMqMaxPrefetch = 2;
+constexpr long kMqChunkHeadroom = 64;  // the frame and mq's own chunk header
 
 // Short jobs get a deeper queue than the options' prefetch: enough for about kQueuedWork of
 // work per worker, up to kMaxShortJobPrefetch. A job of microseconds otherwise costs a wake-up
@@ -50,7 +51,6 @@ constexpr unsigned kMqMaxPrefetch = 2;
 // shm ring's 256 slots and, with kPrefetchBytes, within every channel's buffer.
 constexpr auto kQueuedWork = 1ms;
 constexpr unsigned kMaxShortJobPrefetch = 64;
-constexpr long kMqChunkHeadroom = 64;  // the frame and mq's own chunk header
 
 // The watchdog looks at every worker this often: a tenth of the job timeout, within bounds, so
 // a job is killed at most ~10 % after its time and an idle batch wakes at most once a second.

@@ -47,7 +47,7 @@ OpChain parse_op_chain(std::span<const std::string> texts) {
 void check_op_fits(const Op& op, cv::Size in, std::uint64_t max_pixels) {
   if (max_pixels == 0) return;
   const cv::Size out = op.largest_size(in);
-  // In double: a product like 1024 x 2^26 overflows int.
+  // In double: a product like 1024 x 2^24 overflows int.
   const double pixels = static_cast<double>(out.width) * out.height;
   if (pixels > static_cast<double>(max_pixels))
     throw ImageError(fmt::format("an op would make a {}x{} image ({:.0f} megapixels) from {}x{}: over the "

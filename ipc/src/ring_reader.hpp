@@ -118,6 +118,18 @@ class RingReader {
     return true;
   }
 
+ public:
+  // Whether at least `n` whole messages are committed and not yet received (looks, takes
+  // nothing). False inside a streamed message.
+  [[nodiscard]] bool has_messages(std::uint32_t n) const noexcept {
+    if (broken_ || streaming_) return false;
+    std::uint32_t length = 0;
+    for (std::uint32_t i = 0; i < n; ++i)
+      if (!ring_.committed(message_tail_ + i, length)) return false;
+    return true;
+  }
+
+ private:
   RingView ring_;
   std::uint64_t tail_ = 0;       // bytes taken
   std::uint64_t head_seen_ = 0;  // the producer's head as last read

@@ -95,8 +95,16 @@ bool ShmChannel::spin_until(Ready ready, Deadline deadline) const {
   }
 }
 
+Result<void> ShmChannel::pay_owed_wake() {
+  if (!wake_owed_) return {};
+  wake_owed_ = false;
+  return wake(tx_data_ready_);
+}
+
 template <class HasSpace>
 Result<void> ShmChannel::wait_for_space(HasSpace has_space, Deadline deadline) {
+  // The consumer may sleep until the wake-up owed to it, and this end is about to wait for it.
+  if (auto r = pay_owed_wake(); !r) return r;
   if (spin_until(has_space, deadline)) return {};
   for (;;) {
     drain(tx_space_ready_);
@@ -116,13 +124,28 @@ Result<void> ShmChannel::wait_for_space(HasSpace has_space, Deadline deadline) {
 }
 
 Result<void> ShmChannel::send(std::span<const std::byte> message, Deadline deadline) {
-  return writer_.send(
+  auto sent = writer_.send(
       message, [&](auto has_space) { return wait_for_space(has_space, deadline); },
       [&] { return wake(tx_data_ready_); });
+  if (!sent) return sent;
+  return pay_owed_wake();
+}
+
+Result<void> ShmChannel::send_while_busy(std::span<const std::byte> message, Deadline deadline) {
+  // With two messages waiting, this end reads on for at least one more before it can wait;
+  // with one, it would wait right after it, and the peer had better be refilling by then.
+  if (message.size() > kSlotPayload || !reader_.has_messages(2)) return send(message, deadline);
+  return writer_.send(
+      message, [&](auto has_space) { return wait_for_space(has_space, deadline); },
+      [&] {
+        wake_owed_ = true;
+        return Result<void>{};
+      });
 }
 
 template <class HasData>
 Result<bool> ShmChannel::wait_for_data(HasData has_data, Deadline deadline) {
+  if (auto r = pay_owed_wake(); !r) return std::unexpected(r.error());
   if (spin_until(has_data, deadline)) {
     rx_.disarm_consumer_sleep();
     return true;

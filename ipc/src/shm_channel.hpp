@@ -45,6 +45,7 @@ class ShmChannel final : public Channel {
                                                     std::size_t max_message_bytes = kDefaultMaxMessageBytes);
 
   Result<void> send(std::span<const std::byte> message, Deadline deadline) override;
+  Result<void> send_while_busy(std::span<const std::byte> message, Deadline deadline) override;
   Result<bool> receive(Bytes& out, Deadline deadline) override;
   [[nodiscard]] int wait_fd() const noexcept override { return wait_epoll_.get(); }
   [[nodiscard]] Transport transport() const noexcept override { return Transport::shm; }
@@ -73,8 +74,13 @@ class ShmChannel final : public Channel {
   UniqueFd wait_epoll_;
   std::chrono::nanoseconds spin_{};
 
+  // A wake-up of the consumer of tx_ that send_while_busy() took the flag for and did not
+  // write: written by the next send() or before this end waits (pay_owed_wake()).
+  Result<void> pay_owed_wake();
+
   RingWriter writer_;
   RingReader reader_;
+  bool wake_owed_ = false;
 };
 
 Result<ChannelPair> make_shm_pair(const ChannelOptions& options);

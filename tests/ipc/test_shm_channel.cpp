@@ -1,5 +1,7 @@
 // The shm transport's own tests: wrap-around of small rings, both waiting modes, options.
 
+#include <poll.h>
+
 #include <cerrno>
 #include <chrono>
 #include <vector>
@@ -61,6 +63,65 @@ void echo_through(ipc::ChannelPair pair, const std::vector<std::size_t>& sizes) 
   }
   pair.first.reset();
   EXPECT_EQ(child.wait(), 0);
+}
+
+// Whether `channel`'s wait_fd() says a message (or end of stream) is there, without waiting.
+bool signalled(const ipc::Channel& channel) {
+  pollfd p{channel.wait_fd(), POLLIN, 0};
+  return ::poll(&p, 1, 0) == 1;
+}
+
+// send_while_busy() leaves a sleeping peer asleep while two or more messages wait for this end,
+// and wakes it before this end could wait itself, or with the next plain send(): a worker with
+// jobs queued wakes its coordinator once for several results, and never leaves it asleep.
+TEST_F(ShmChannelTest, ABusySendWakesThePeerOnlyBeforeThisEndWaits) {
+  auto pair = shm_pair({});
+  ipc::Channel& worker = *pair.first;
+  ipc::Channel& coordinator = *pair.second;
+  Bytes got;
+  auto coordinator_sleeps = [&] {
+    auto r = coordinator.receive(got, Deadline::after(0s));
+    ASSERT_FALSE(r.has_value());
+    ASSERT_EQ(r.error().code, ETIMEDOUT);
+    ASSERT_FALSE(signalled(coordinator));
+  };
+  const Bytes job = pattern(16, 1), result = pattern(24, 2);
+
+  // Two jobs queued for the worker: its result leaves the coordinator asleep.
+  ASSERT_TRUE(coordinator.send(job));
+  ASSERT_TRUE(coordinator.send(job));
+  coordinator_sleeps();
+  ASSERT_TRUE(worker.send_while_busy(result));
+  EXPECT_FALSE(signalled(coordinator)) << "woken though the worker had two jobs queued";
+  // The worker reads both jobs without waiting: still asleep.
+  ASSERT_TRUE(worker.receive(got, Deadline::after(0s)).value_or(false));
+  ASSERT_TRUE(worker.receive(got, Deadline::after(0s)).value_or(false));
+  EXPECT_FALSE(signalled(coordinator));
+  // Nothing left: before the worker waits, the coordinator is woken, and the result is there.
+  auto none = worker.receive(got, Deadline::after(0s));
+  ASSERT_FALSE(none.has_value());
+  EXPECT_TRUE(signalled(coordinator)) << "the owed wake-up was not paid before the worker waited";
+  ASSERT_TRUE(coordinator.receive(got, Deadline::after(1s)).value_or(false));
+  EXPECT_TRUE(got == result);
+
+  // One job queued: the worker would wait right after it, so the coordinator is woken at once.
+  ASSERT_TRUE(coordinator.send(job));
+  coordinator_sleeps();
+  ASSERT_TRUE(worker.send_while_busy(result));
+  EXPECT_TRUE(signalled(coordinator));
+  ASSERT_TRUE(coordinator.receive(got, Deadline::after(1s)).value_or(false));
+  ASSERT_TRUE(worker.receive(got, Deadline::after(0s)).value_or(false));
+
+  // A plain send after a busy one pays the wake-up the busy one owed.
+  ASSERT_TRUE(coordinator.send(job));
+  ASSERT_TRUE(coordinator.send(job));
+  coordinator_sleeps();
+  ASSERT_TRUE(worker.send_while_busy(result));
+  EXPECT_FALSE(signalled(coordinator));
+  ASSERT_TRUE(worker.send(result));
+  EXPECT_TRUE(signalled(coordinator));
+  ASSERT_TRUE(coordinator.receive(got, Deadline::after(1s)).value_or(false));
+  ASSERT_TRUE(coordinator.receive(got, Deadline::after(1s)).value_or(false));
 }
 
 TEST_F(ShmChannelTest, SmallRingWrapsAroundWithAwkwardSizes) {

@@ -49,7 +49,7 @@ constexpr long kMqChunkHeadroom = 64;  // the frame and mq's own chunk header
 // more than the job itself; with a queue the worker goes from job to job without sleeping. The
 // queue stays short in time, so the last jobs still spread over the workers. Well within the
 // shm ring's 256 slots and, with kPrefetchBytes, within every channel's buffer.
-constexpr auto kQueuedWork = 1ms;
+constexpr auto kQueuedWork = 4ms;
 constexpr unsigned kMaxShortJobPrefetch = 64;
 
 // The watchdog looks at every worker this often: a tenth of the job timeout, within bounds, so

@@ -62,7 +62,8 @@ int worker_main(ipc::Channel& channel, const JobFunction& fn,
       out = text_bytes(current_exception_message());
     }
     wire::append_frame(out, {job->index, kind, 0});
-    if (!channel.send(out)) return kExitChannel;
+    // With more jobs queued the coordinator may sleep on: it is woken once for several results.
+    if (!channel.send_while_busy(out)) return kExitChannel;
   }
 }
 

@@ -57,6 +57,17 @@ class Channel {
   virtual Result<void> send(std::span<const std::byte> message,
                             Deadline deadline = Deadline::never()) = 0;
 
+  // send(), from a side that has more to do before it waits (a worker with jobs queued): the
+  // transport may leave a sleeping peer asleep until this side next sends with send(), or
+  // waits (a receive that finds nothing, a send that finds no room), so that the peer wakes
+  // once for several messages. shm does so while two or more messages wait here to be received
+  // and the message fits a slot; the other transports send at once, as send() (the kernel
+  // wakes their reader).
+  virtual Result<void> send_while_busy(std::span<const std::byte> message,
+                                       Deadline deadline = Deadline::never()) {
+    return send(message, deadline);
+  }
+
   // Receives the next whole message into `out` (resized to fit). Returns false on end of
   // stream (the peer closed its end or exited), an error with ETIMEDOUT when `deadline` passes
   // first. Never returns a partial message: a receive cut short by its deadline keeps what it

@@ -115,7 +115,7 @@ struct ExecutorOptions {
   unsigned workers = 0;                              // 0: available_cores()
   ipc::Transport transport = ipc::Transport::shm;    // processes only
   // processes: jobs in flight per worker, at least; jobs that take well under a millisecond get
-  // a deeper queue (about 1 ms of them, up to 64), so a worker does not sleep between them.
+  // a deeper queue (about 4 ms of them, up to 64), so a worker does not sleep between them.
   unsigned prefetch = 2;
   unsigned max_retries = 1;                          // retries of a job whose worker died
   // processes: a job still running after this long (its worker stuck, looping, or stopped by

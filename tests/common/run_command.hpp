@@ -33,6 +33,14 @@ CommandOutcome run_command(const std::vector<std::string>& argv,
                            std::chrono::seconds limit = std::chrono::seconds(120),
                            CommandOptions options = {});
 
+// Waits (up to a minute) until `pid` blocks SIGINT, as forkpool does from the start of a
+// command that handles Ctrl-C: after that a SIGINT is handled, not fatal. False if it never did.
+bool wait_until_it_blocks_sigint(pid_t pid);
+
+// Waits up to `limit` for the child `pid` to end and returns its wait status; past `limit` it
+// kills it (SIGKILL), reaps it and returns nothing.
+std::optional<int> wait_for_exit(pid_t pid, std::chrono::seconds limit = std::chrono::seconds(60));
+
 // Starts argv[0] with the arguments (no shell) and stdout/stderr discarded, without waiting:
 // for tests that signal the program while it runs. The caller reaps the pid. -1 on failure.
 pid_t spawn_quiet(const std::vector<std::string>& argv);

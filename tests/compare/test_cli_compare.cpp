@@ -260,15 +260,6 @@ TEST_F(CompareImagesCliTest, BadUsageIsOneLineExit1AndNothingDone) {
 }
 #endif
 
-// Whether `pid` blocks SIGINT: compare holds it from the start, which is how the test knows that
-// Ctrl-C will be handled, not fatal.
-bool holds_sigint(pid_t pid) {
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  for (std::string line; std::getline(status, line);)
-    if (line.rfind("SigBlk:", 0) == 0) return (std::stoull(line.substr(7), nullptr, 16) >> (SIGINT - 1)) & 1;
-  return false;
-}
-
 // Ctrl-C while it measures, at once or later: exit 130 (by exit(), not by the signal), no
 // report, nothing left behind (LeakCheckedTest checks /dev/shm and /dev/mqueue).
 TEST_F(CompareCliTest, CtrlCExits130AndWritesNothing) {
@@ -277,20 +268,12 @@ TEST_F(CompareCliTest, CtrlCExits130AndWritesNothing) {
     pid_t pid = spawn_quiet({FORKPOOL_BINARY, "compare", "tasks", "--kind", "sleep", "--count", "400",
                              "--ms", "5", "-j", "2", "--json", json_path.string()});
     ASSERT_GT(pid, 0);
-    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    while (!holds_sigint(pid) && std::chrono::steady_clock::now() < give_up)
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    ASSERT_TRUE(wait_until_it_blocks_sigint(pid));
     std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
     ::kill(pid, SIGINT);
-    int status = 0;
-    const auto limit = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    while (::waitpid(pid, &status, WNOHANG) == 0 && std::chrono::steady_clock::now() < limit)
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    if (!WIFEXITED(status) && !WIFSIGNALED(status)) {
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, &status, 0);
-      FAIL() << "forkpool compare did not exit after SIGINT";
-    }
+    const auto exited = wait_for_exit(pid);
+    ASSERT_TRUE(exited) << "forkpool compare did not exit after SIGINT";
+    const int status = *exited;
     ASSERT_TRUE(WIFEXITED(status)) << "killed by signal " << WTERMSIG(status);
     EXPECT_EQ(WEXITSTATUS(status), 130) << "after " << delay_ms << " ms";
     EXPECT_FALSE(std::filesystem::exists(json_path));
@@ -306,23 +289,15 @@ TEST_F(CompareImagesCliTest, CtrlCExits130AndRemovesTheTemporaryFolder) {
     pid_t pid = spawn_quiet({"/usr/bin/env", "TMPDIR=" + tmp_.string(), FORKPOOL_BINARY, "compare", "images",
                              in_.string(), "-r", "--op", "blur=3", "-j", "1,2", "--repeats", "1000"});
     ASSERT_GT(pid, 0);
-    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    while (!holds_sigint(pid) && std::chrono::steady_clock::now() < give_up)
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    ASSERT_TRUE(wait_until_it_blocks_sigint(pid));
     std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
     if (delay_ms > 0) {
       EXPECT_FALSE(std::filesystem::is_empty(tmp_)) << "no temporary folder while it runs";
     }
     ::kill(pid, SIGINT);
-    int status = 0;
-    const auto limit = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    while (::waitpid(pid, &status, WNOHANG) == 0 && std::chrono::steady_clock::now() < limit)
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    if (!WIFEXITED(status) && !WIFSIGNALED(status)) {
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, &status, 0);
-      FAIL() << "forkpool compare images did not exit after SIGINT";
-    }
+    const auto exited = wait_for_exit(pid);
+    ASSERT_TRUE(exited) << "forkpool compare images did not exit after SIGINT";
+    const int status = *exited;
     ASSERT_TRUE(WIFEXITED(status)) << "killed by signal " << WTERMSIG(status);
     EXPECT_EQ(WEXITSTATUS(status), 130) << "after " << delay_ms << " ms";
     EXPECT_TRUE(std::filesystem::is_empty(tmp_)) << "after " << delay_ms << " ms";

@@ -30,6 +30,8 @@ using forkpool::testing::CommandOutcome;
 using forkpool::testing::run_command;
 using forkpool::testing::ScopedEnv;
 using forkpool::testing::spawn_quiet;
+using forkpool::testing::wait_for_exit;
+using forkpool::testing::wait_until_it_blocks_sigint;
 using testing::fixture;
 using testing::read_row_major;
 using testing::ScratchDir;
@@ -480,15 +482,6 @@ pid_t spawn_matmul(const std::vector<std::string>& args) {
   return spawn_quiet(all);
 }
 
-// Whether `pid`'s main thread blocks SIGINT: run_batch() does so to read it from a signalfd,
-// which is how the test knows the product is under way (and Ctrl-C will be handled, not fatal).
-bool catches_sigint(pid_t pid) {
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  for (std::string line; std::getline(status, line);)
-    if (line.rfind("SigBlk:", 0) == 0) return (std::stoull(line.substr(7), nullptr, 16) >> (SIGINT - 1)) & 1;
-  return false;
-}
-
 class CliMatmulInterruptTest : public forkpool::testing::LeakCheckedTest,
                                public ::testing::WithParamInterface<std::vector<std::string>> {
  protected:
@@ -502,19 +495,11 @@ TEST_P(CliMatmulInterruptTest, CtrlCExits130AndWritesNothing) {
   args.insert(args.end(), GetParam().begin(), GetParam().end());
   pid_t pid = spawn_matmul(args);
   ASSERT_GT(pid, 0);
-  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (!catches_sigint(pid) && std::chrono::steady_clock::now() < give_up)
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  ASSERT_TRUE(wait_until_it_blocks_sigint(pid));
   ::kill(pid, SIGINT);
-  int status = 0;
-  const auto limit = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (::waitpid(pid, &status, WNOHANG) == 0 && std::chrono::steady_clock::now() < limit)
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  if (!WIFEXITED(status) && !WIFSIGNALED(status)) {
-    ::kill(pid, SIGKILL);
-    ::waitpid(pid, &status, 0);
-    FAIL() << "forkpool matmul did not exit after SIGINT";
-  }
+  const auto exited = wait_for_exit(pid);
+  ASSERT_TRUE(exited) << "forkpool matmul did not exit after SIGINT";
+  const int status = *exited;
   ASSERT_TRUE(WIFEXITED(status)) << "killed by signal " << WTERMSIG(status);
   EXPECT_EQ(WEXITSTATUS(status), 130);
   EXPECT_TRUE(dir_.entries().empty()) << "neither C.npy nor a temporary file";

@@ -16,6 +16,7 @@
 #include "forkpool/images/batch.hpp"
 #include "forkpool/images/codec.hpp"
 #include "forkpool/images/colour.hpp"
+#include "images_recipe_flags.hpp"
 #include "whole_number.hpp"
 
 namespace forkpool::cli {
@@ -47,16 +48,7 @@ images::ImageBatchSettings settings_from(const ImagesCompareFlags& f) {
   s.inputs.include = f.include;
   s.inputs.exclude = f.exclude;
   s.inputs.hidden = f.hidden;
-  s.recipe.ops = f.ops;
-  s.recipe.quality = f.quality;
-  // IsMember checked these names.
-  s.recipe.colorspace = *images::colorspace_from_name(f.colorspace);
-  s.recipe.strip = f.strip;
-  s.recipe.encoder.jpeg_progressive = f.jpeg_progressive;
-  s.recipe.encoder.jpeg_subsampling = *images::jpeg_subsampling_from_name(f.jpeg_subsampling);
-  s.recipe.encoder.png_level = f.png_level;
-  s.recipe.encoder.webp_lossless = f.webp_lossless;
-  s.recipe.encoder.tiff_compression = *images::tiff_compression_from_name(f.tiff_compression);
+  apply_recipe_flags(f, s.recipe);
   if (!f.format.empty()) s.format = images::format_from_name(f.format);
   return s;
 }

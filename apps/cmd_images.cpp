@@ -17,6 +17,7 @@
 #include "forkpool/images/files.hpp"
 #include "forkpool/ipc/sys_call.hpp"
 #include "forkpool/ipc/unique_fd.hpp"
+#include "images_recipe_flags.hpp"
 #include "images_report.hpp"
 #include "job_timeout.hpp"
 #include "live_log.hpp"
@@ -158,17 +159,8 @@ void apply_inputs_and_outputs(const ImagesFlags& f, images::ImageBatchSettings& 
 images::ImageBatchSettings settings_from(const ImagesFlags& f) {
   images::ImageBatchSettings s;
   apply_inputs_and_outputs(f, s);
-  s.recipe.ops = f.ops;
-  s.recipe.quality = f.quality;
+  apply_recipe_flags(f, s.recipe);
   s.recipe.max_pixels = static_cast<std::uint64_t>(f.max_megapixels * 1e6);
-  s.recipe.colorspace = *images::colorspace_from_name(f.colorspace);  // IsMember checked it
-  s.recipe.strip = f.strip;
-  // IsMember and Range checked these.
-  s.recipe.encoder.jpeg_progressive = f.jpeg_progressive;
-  s.recipe.encoder.jpeg_subsampling = *images::jpeg_subsampling_from_name(f.jpeg_subsampling);
-  s.recipe.encoder.png_level = f.png_level;
-  s.recipe.encoder.webp_lossless = f.webp_lossless;
-  s.recipe.encoder.tiff_compression = *images::tiff_compression_from_name(f.tiff_compression);
   s.inputs.recursive = f.recursive;
   s.overwrite = f.overwrite;
   s.output_inside_input = f.output_inside_input;

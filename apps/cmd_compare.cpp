@@ -258,20 +258,17 @@ int run_matmul(const CompareFlags& f, const MatmulCompareFlags& mf) {
   }
   std::optional<matmul::Operands> ops;
   std::string source;
-  // One C for every configuration, in shared memory since forked workers write it too: the
-  // configurations differ in their backends alone (matmul --backend threads puts C in private
-  // huge pages, which threads reach and forked workers do not).
-  constexpr auto kC = matmul::ResultMemory::shared;
+  // One A, B and C for every configuration: they differ in their backends alone.
   try {
     if (!mf.random.empty()) {
       auto [m, k, n] = parse_shape(mf.random);
-      ops.emplace(matmul::random_operands(dtype.value_or(matmul::Dtype::f64), m, k, n, mf.seed, kC));
+      ops.emplace(matmul::random_operands(dtype.value_or(matmul::Dtype::f64), m, k, n, mf.seed));
       source = fmt::format("random {}x{}x{}", m, k, n);
     } else {
       matmul::NpyFile a = matmul::NpyFile::open(mf.inputs[0]);
       matmul::NpyFile b = matmul::NpyFile::open(mf.inputs[1]);
       bool both_f32 = a.header().dtype == matmul::Dtype::f32 && b.header().dtype == matmul::Dtype::f32;
-      ops.emplace(matmul::load_operands(a, b, dtype.value_or(both_f32 ? matmul::Dtype::f32 : matmul::Dtype::f64), kC));
+      ops.emplace(matmul::load_operands(a, b, dtype.value_or(both_f32 ? matmul::Dtype::f32 : matmul::Dtype::f64)));
       source = mf.inputs[0] + " x " + mf.inputs[1];
     }
   } catch (const matmul::NpyError& e) {

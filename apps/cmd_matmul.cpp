@@ -134,7 +134,6 @@ int run(const MatmulFlags& flags) {
   report.kernel_library = matmul::kernel_library();
 
   // Load: read from the files straight into the memory the workers reach.
-  const matmul::ResultMemory c_memory = matmul::result_memory_for(Executor(exec));
   auto load_start = Clock::now();
   std::optional<matmul::Operands> ops;
   try {
@@ -142,7 +141,7 @@ int run(const MatmulFlags& flags) {
       report.dtype = dtype.value_or(matmul::Dtype::f64);
       report.seed = flags.seed;
       ops.emplace(matmul::random_operands(report.dtype, random_shape->m, random_shape->k,
-                                          random_shape->n, flags.seed, c_memory));
+                                          random_shape->n, flags.seed));
       report.a = {"random", random_shape->m, random_shape->k, "", false};
       report.b = {"random", random_shape->k, random_shape->n, "", false};
     } else {
@@ -153,7 +152,7 @@ int run(const MatmulFlags& flags) {
       report.dtype = dtype.value_or(both_f32 ? matmul::Dtype::f32 : matmul::Dtype::f64);
       report.a = describe(a);
       report.b = describe(b);
-      ops.emplace(matmul::load_operands(a, b, report.dtype, c_memory));
+      ops.emplace(matmul::load_operands(a, b, report.dtype));
     }
   } catch (const matmul::NpyError& e) {
     throw InputError(e.what());

@@ -14,7 +14,7 @@ namespace {
 class MatmulWorkloadTest : public forkpool::testing::LeakCheckedTest {};
 
 TEST_F(MatmulWorkloadTest, EveryConfigurationGivesTheSerialC) {
-  matmul::Operands ops = matmul::random_operands(matmul::Dtype::f64, 40, 30, 50, 7, matmul::ResultMemory::shared);
+  matmul::Operands ops = matmul::random_operands(matmul::Dtype::f64, 40, 30, 50, 7);
   auto check = std::make_shared<MatmulCheck>();
   std::vector<Backend> backends{Backend::threads, Backend::processes};
   std::vector<ipc::Transport> transports{ipc::Transport::shm, ipc::Transport::pipe};
@@ -42,7 +42,7 @@ TEST_F(MatmulWorkloadTest, EveryConfigurationGivesTheSerialC) {
 
 // A C unlike the first one (here: other operands between runs) fails that configuration.
 TEST_F(MatmulWorkloadTest, CThatDiffersFromTheSerialOneFails) {
-  matmul::Operands ops = matmul::random_operands(matmul::Dtype::f32, 20, 20, 20, 1, matmul::ResultMemory::shared);
+  matmul::Operands ops = matmul::random_operands(matmul::Dtype::f32, 20, 20, 20, 1);
   Workload workload = matmul_workload(ops, 0, nullptr);
   ExecutorOptions serial;
   serial.backend = Backend::serial;

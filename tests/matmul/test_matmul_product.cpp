@@ -3,14 +3,18 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cmath>
 #include <cstring>
 #include <limits>
 #include <string>
+#include <vector>
 
 #include "common/leak_check.hpp"
+#include "forkpool/ipc/cross_memory.hpp"
+#include "forkpool/ipc/fault_injection.hpp"
 #include "forkpool/ipc/shared_memory.hpp"
 #include "forkpool/matmul/matmul.hpp"
 #include "matmul/matmul_test_support.hpp"
@@ -61,19 +65,15 @@ void expect_close(const std::vector<double>& got, const std::vector<double>& wan
     ASSERT_NEAR(got[i], want[i], tolerance * (1 + std::abs(want[i]))) << "element " << i;
 }
 
-Operands load(const char* a, const char* b, Dtype dtype,
-              ResultMemory c_memory = ResultMemory::shared) {
-  return load_operands(NpyFile::open(fixture(a)), NpyFile::open(fixture(b)), dtype, c_memory);
+Operands load(const char* a, const char* b, Dtype dtype) {
+  return load_operands(NpyFile::open(fixture(a)), NpyFile::open(fixture(b)), dtype);
 }
-
-// C where the command puts it for this backend: private huge pages for threads and serial.
-ResultMemory c_memory_for(const Setup& s) { return result_memory_for(Executor(options_for(s, 0).executor)); }
 
 class ProductTest : public forkpool::testing::LeakCheckedTest,
                     public ::testing::WithParamInterface<Setup> {};
 
 TEST_P(ProductTest, MatchesNumpyInFloat64) {
-  Operands ops = load("a_64x48_f64.npy", "b_48x80_f64.npy", Dtype::f64, c_memory_for(GetParam()));
+  Operands ops = load("a_64x48_f64.npy", "b_48x80_f64.npy", Dtype::f64);
   MatmulOptions options = options_for(GetParam(), 24);
   TilePlan plan = plan_product(ops, options);
   ASSERT_EQ(plan.tiles.size(), 12u);  // 3 x 4 tiles of 24, the last row of tiles 16 high
@@ -85,23 +85,11 @@ TEST_P(ProductTest, MatchesNumpyInFloat64) {
 }
 
 TEST_P(ProductTest, MatchesNumpyInFloat32WithFortranOrderB) {
-  Operands ops = load("a_50x40_f32.npy", "b_40x30_f32_fortran.npy", Dtype::f32, c_memory_for(GetParam()));
+  Operands ops = load("a_50x40_f32.npy", "b_40x30_f32_fortran.npy", Dtype::f32);
   MatmulOptions options = options_for(GetParam(), 0);
   MatmulRun run = multiply(ops, plan_product(ops, options), options);
   ASSERT_TRUE(run.complete());
   expect_close(c_of(ops), read_row_major(fixture("c_50x40x30_f32.npy")), 1e-5);
-}
-
-// Whichever C the operands were made with, the product lands in it: a C private to this
-// process, which forked workers cannot write, goes over the channel instead.
-TEST_P(ProductTest, EitherPlaceOfCGivesNumpysProduct) {
-  for (ResultMemory c_memory : {ResultMemory::shared, ResultMemory::private_to_process}) {
-    Operands ops = load("a_64x48_f64.npy", "b_48x80_f64.npy", Dtype::f64, c_memory);
-    EXPECT_EQ(ops.c_memory(), c_memory);
-    MatmulOptions options = options_for(GetParam(), 24);
-    ASSERT_TRUE(multiply(ops, plan_product(ops, options), options).complete());
-    expect_close(c_of(ops), read_row_major(fixture("c_64x48x80_f64.npy")), 1e-13);
-  }
 }
 
 // Distribution::blocks: blocks of C bounded by the worker memory, edge blocks included, give
@@ -117,7 +105,7 @@ TEST_P(ProductTest, BlocksGiveSerialsC) {
   const MatmulOptions serial = blocks_of(options_for({Backend::serial, ipc::Transport::shm}, 0));
   ASSERT_TRUE(multiply(want, plan_product(want, serial), serial).complete());
 
-  Operands ops = load("a_64x48_f64.npy", "b_48x80_f64.npy", Dtype::f64, c_memory_for(GetParam()));
+  Operands ops = load("a_64x48_f64.npy", "b_48x80_f64.npy", Dtype::f64);
   const MatmulOptions options = blocks_of(options_for(GetParam(), 0));
   TilePlan plan = plan_product(ops, options);
   EXPECT_EQ(plan.distribution, Distribution::blocks);
@@ -164,20 +152,44 @@ INSTANTIATE_TEST_SUITE_P(
 class KilledWorkerTest : public forkpool::testing::LeakCheckedTest,
                          public ::testing::WithParamInterface<ipc::Transport> {};
 
+// Forked workers over shm copy their blocks into the coordinator's C (ipc::write_to_process);
+// where the system refuses that copy, the blocks come back as results instead, and C is the
+// same.
+using CopyIntoCTest = forkpool::testing::LeakCheckedTest;
+
+TEST_F(CopyIntoCTest, WhereWorkersMayNotCopyIntoCTheirBlocksComeBackAsResults) {
+  const MatmulOptions options = options_for({Backend::processes, ipc::Transport::shm}, 24);
+  const std::uint64_t c_bytes = 64 * 80 * 8;
+  Operands copied = load("a_64x48_f64.npy", "b_48x80_f64.npy", Dtype::f64);
+  MatmulRun run = multiply(copied, plan_product(copied, options), options);
+  ASSERT_TRUE(run.complete()) << (run.failures.empty() ? "interrupted" : run.failures[0]);
+  EXPECT_LT(run.payload_bytes, c_bytes) << "C travelled over the channels";
+  expect_close(c_of(copied), read_row_major(fixture("c_64x48x80_f64.npy")), 1e-13);
+
+  // Armed here, inherited by the workers forked from here: as a seccomp filter would answer.
+  ipc::InjectedFault refused("process_vm_writev", EPERM, 0, 1000);
+  Operands sent = load("a_64x48_f64.npy", "b_48x80_f64.npy", Dtype::f64);
+  run = multiply(sent, plan_product(sent, options), options);
+  ASSERT_TRUE(run.complete()) << (run.failures.empty() ? "interrupted" : run.failures[0]);
+  EXPECT_GE(run.payload_bytes, c_bytes) << "C did not come back over the channels";
+  EXPECT_EQ(std::memcmp(sent.c(), copied.c(), sent.c_bytes().size()), 0);
+}
+
 TEST_P(KilledWorkerTest, TileIsRecomputedAndCIsCorrect) {
   Operands ops = load("a_64x48_f64.npy", "b_48x80_f64.npy", Dtype::f64);
   MatmulOptions options = options_for({Backend::processes, GetParam()}, 24);
   // A flag in shared memory, so that only the first worker to start tile 0 dies, whichever
-  // process that is. It scribbles over its block of C first, as a worker killed while writing
-  // would leave it.
+  // process that is. It scribbles over the first row of its block of C in the coordinator
+  // first, as a worker killed while copying its block there would leave it.
   auto flag_memory = ipc::SharedMemory::create(sizeof(std::atomic<int>));
   ASSERT_TRUE(flag_memory);
   auto* killed = new (flag_memory->data()) std::atomic<int>(0);
-  double* c = reinterpret_cast<double*>(ops.c());
+  const auto c = reinterpret_cast<std::uintptr_t>(ops.c());
   options.before_tile = [killed, c](std::size_t index) {
     if (index != 0 || killed->exchange(1) != 0) return;
-    for (std::size_t r = 0; r < 24; ++r)
-      for (std::size_t col = 0; col < 24; ++col) c[r * 80 + col] = std::numeric_limits<double>::quiet_NaN();
+    const std::vector<double> nans(24, std::numeric_limits<double>::quiet_NaN());
+    const ipc::MemoryCopy scribble{reinterpret_cast<const std::byte*>(nans.data()), c, 24 * 8};
+    (void)ipc::write_to_process(::getppid(), {&scribble, 1});
     ::raise(SIGKILL);
   };
   MatmulRun run = multiply(ops, plan_product(ops, options), options);
@@ -215,7 +227,7 @@ TEST_F(OperandsTest, RefusesMismatchedInnerDimensions) {
 
 TEST_F(OperandsTest, RefusesOperandsLargerThanMemory) {
   try {
-    random_operands(Dtype::f64, 1 << 20, 1 << 20, 1 << 20, 1, ResultMemory::shared);
+    random_operands(Dtype::f64, 1 << 20, 1 << 20, 1 << 20, 1);
     FAIL() << "a 24 TiB product was accepted";
   } catch (const NpyError& e) {
     EXPECT_NE(std::string(e.what()).find("available"), std::string::npos) << e.what();

@@ -1,7 +1,6 @@
 #include "forkpool/matmul/matmul.hpp"
 
 #include <sys/mman.h>
-#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <Eigen/Core>
@@ -13,6 +12,7 @@
 #include <fstream>
 #include <limits>
 
+#include "forkpool/ipc/cross_memory.hpp"
 #include "forkpool/matmul/kernels.hpp"
 
 namespace forkpool::matmul {
@@ -20,8 +20,10 @@ namespace forkpool::matmul {
 namespace {
 
 constexpr std::size_t kAlignment = 64;
+constexpr std::size_t kHugePage = std::size_t{2} << 20;
 
-std::size_t padded(std::size_t bytes) { return (bytes + kAlignment - 1) / kAlignment * kAlignment; }
+std::size_t round_up(std::size_t bytes, std::size_t to) { return (bytes + to - 1) / to * to; }
+std::size_t padded(std::size_t bytes) { return round_up(bytes, kAlignment); }
 
 std::string gib(std::size_t bytes) {
   return fmt::format("{:.1f} GiB", static_cast<double>(bytes) / (1024.0 * 1024 * 1024));
@@ -35,12 +37,6 @@ std::size_t mem_available() {
   while (meminfo >> key >> value >> unit)
     if (key == "MemAvailable:") return value * 1024;
   return std::numeric_limits<std::size_t>::max();
-}
-
-std::size_t shm_free() {
-  struct statvfs fs {};
-  if (::statvfs("/dev/shm", &fs) != 0) return std::numeric_limits<std::size_t>::max();
-  return static_cast<std::size_t>(fs.f_bavail) * fs.f_frsize;
 }
 
 // The fixed part of every job message: which tile of which product. With workers that do not
@@ -76,11 +72,10 @@ TileJob decode(std::span<const std::byte> input) {
   return job;
 }
 
-// A forked worker inherits the arena's mapping (C) but not its page tables, so its first touch
-// of each page is a page fault: tens of thousands for large products, each an exception and a
-// trip through the kernel. madvise(MADV_POPULATE_WRITE) (Linux 5.14) maps a whole range in
-// one call instead. Where the kernel lacks it, the faults happen as before. (A and B need
-// none of it: they are private memory, whose page tables fork copies.)
+// Threads of this process write their blocks straight into C, which is private memory of
+// this process in huge pages; madvise(MADV_POPULATE_WRITE) (Linux 5.14) maps a block's pages
+// in one call rather than one fault each. Where the kernel lacks it, the faults happen as
+// before.
 #ifdef MADV_POPULATE_WRITE
 constexpr int kPopulateWrite = MADV_POPULATE_WRITE;
 #else
@@ -95,20 +90,83 @@ void prefault(const std::byte* begin, std::size_t bytes, int advice) {
   ::madvise(reinterpret_cast<void*>(first), end - first, advice);  // advice only: errors ignored
 }
 
-// One tile: where workers share this process's memory, in place (a, b, c);
+// The most a forked worker holds of its block of C at once. A block larger than this is
+// computed in strips of columns, each copied out before the next: every strip packs its own
+// columns of B (no more of B in all), and A's rows once more per strip, which costs little
+// while a strip is hundreds of columns wide.
+constexpr std::size_t kBlockBufferBytes = std::size_t{32} << 20;
+constexpr std::size_t kNarrowestStrip = 256;
+
+// Whether a failed cross-memory copy means this system does not allow it (a seccomp filter,
+// Yama's ptrace_scope 2 or 3, a non-dumpable coordinator) rather than that something broke.
+bool copy_refused(const ipc::SysError& e) {
+  return e.code == EPERM || e.code == EACCES || e.code == ENOSYS;
+}
+
+// A forked worker's block of C, C's top-left corner at `c` in the coordinator's memory: computed
+// in this process's own memory (a buffer in huge pages that it keeps from block to block, so
+// that only its first block faults pages in) and copied into the coordinator's C with
+// write_to_process(), row by row. The coordinator's C is private memory in huge pages, which
+// this process, a copy of it made by fork, cannot write itself: without the copy, C would have
+// to be a shared segment, whose 4 KiB pages every worker faults in anew (docs/matmul.md).
+// Returns the block itself, to be sent back, where the system refuses the copy.
+Bytes compute_block_for_coordinator(pid_t coordinator, Dtype dtype, const std::byte* a,
+                                    std::size_t k, const std::byte* b, std::size_t n,
+                                    std::byte* c, std::size_t rows, std::size_t cols) {
+  // One job at a time runs in a forked worker, so one buffer per process.
+  static ipc::PrivateMemory buffer;
+  static bool refused = false;
+  const std::size_t es = size_of(dtype);
+  if (refused) {
+    Bytes out(rows * cols * es);
+    multiply_block(dtype, a, k, b, n, out.data(), cols, rows, k, cols);
+    return out;
+  }
+  const std::size_t strip = std::min(
+      cols, std::max(kNarrowestStrip, kBlockBufferBytes / std::max<std::size_t>(rows * es, 1)));
+  if (buffer.size() < rows * strip * es) {
+    buffer = {};  // give the old one back before taking the larger one
+    auto memory = ipc::PrivateMemory::create(rows * strip * es);
+    if (!memory) throw std::runtime_error("block buffer: " + memory.error().message());
+    buffer = std::move(*memory);
+  }
+  std::vector<ipc::MemoryCopy> copies(rows);
+  for (std::size_t col = 0; col < cols; col += strip) {
+    const std::size_t width = std::min(strip, cols - col);
+    multiply_block(dtype, a, k, b + col * es, n, buffer.data(), width, rows, k, width);
+    for (std::size_t r = 0; r < rows; ++r)
+      copies[r] = {buffer.data() + r * width * es,
+                   reinterpret_cast<std::uintptr_t>(c + (r * n + col) * es), width * es};
+    auto copied = ipc::write_to_process(coordinator, copies);
+    if (copied) continue;
+    if (!copy_refused(copied.error())) throw std::runtime_error(copied.error().message());
+    refused = true;  // and this block, and every later one, goes back as a result
+    return compute_block_for_coordinator(coordinator, dtype, a, k, b, n, c, rows, cols);
+  }
+  return {};
+}
+
+// One tile: where workers share this process's memory, A and B in place and C as above;
 // elsewhere from the job's rows of A and B's columns in the job or the shared input's B,
 // C's block sent back.
 JobFunction tile_job(bool in_place, Dtype dtype, std::byte* a, std::byte* b, std::byte* c,
                      std::size_t k, std::size_t n,
                      const std::function<void(std::size_t)>& before_tile) {
   const std::size_t es = size_of(dtype);
+  // Made in the coordinator: a worker in another process sees its own pid differ.
+  const pid_t coordinator = ::getpid();
   return [=, &before_tile](std::span<const std::byte> input, const WorkerContext& ctx) -> Bytes {
     TileJob job = decode(input);
     if (before_tile) before_tile(job.index);
     if (in_place) {
+      const std::byte* rows_of_a = a + job.row * k * es;
+      std::byte* block_of_c = c + (job.row * n + job.col) * es;
+      if (::getpid() != coordinator)
+        return compute_block_for_coordinator(coordinator, dtype, rows_of_a, k, b + job.col * es,
+                                             n, block_of_c, job.rows, job.cols);
       prefault(c + job.row * n * es, job.rows * n * es, kPopulateWrite);
-      multiply_block(dtype, a + job.row * k * es, k, b + job.col * es, n,
-                     c + (job.row * n + job.col) * es, n, job.rows, k, job.cols);
+      multiply_block(dtype, rows_of_a, k, b + job.col * es, n, block_of_c, n, job.rows, k,
+                     job.cols);
       return {};
     }
     // Everything from the job and the shared input: nothing of this process's operands.
@@ -149,14 +207,6 @@ ExecutorOptions tile_executor_options(const ExecutorOptions& exec, bool in_place
   return exec_options;
 }
 
-// Whether `executor`'s workers read A and B and write C where `c_memory` puts them: threads
-// all of it, forked workers A and B through fork's copy of the page tables and C in the arena
-// (a C private to this process only threads reach).
-bool reaches_in_place(const Executor& executor, ResultMemory c_memory) {
-  return executor.shares_memory() &&
-         (c_memory == ResultMemory::shared || executor.shares_address_space());
-}
-
 }  // namespace
 
 std::size_t Operands::bytes_needed(Dtype dtype, std::size_t m, std::size_t k, std::size_t n) {
@@ -164,30 +214,23 @@ std::size_t Operands::bytes_needed(Dtype dtype, std::size_t m, std::size_t k, st
   return padded(m * k * es) + padded(k * n * es) + padded(m * n * es);
 }
 
-Operands::Operands(Dtype dtype, std::size_t m, std::size_t k, std::size_t n,
-                   ResultMemory c_memory)
-    : dtype_(dtype),
-      m_(m),
-      k_(k),
-      n_(n),
-      c_memory_(c_memory),
-      shared_(c_memory == ResultMemory::shared ? padded(m * n * size_of(dtype)) : 1) {
+Operands::Operands(Dtype dtype, std::size_t m, std::size_t k, std::size_t n)
+    : dtype_(dtype), m_(m), k_(k), n_(n) {
   const std::size_t es = size_of(dtype);
   b_ = padded(m * k * es);
-  const std::size_t c_offset = b_ + padded(k * n * es);
-  const bool c_private = c_memory == ResultMemory::private_to_process;
-  auto memory = ipc::PrivateMemory::create(c_offset + (c_private ? m * n * es : 0));
+  c_ = round_up(b_ + k * n * es, kHugePage);
+  auto memory = ipc::PrivateMemory::create(c_ + m * n * es);
   if (!memory) throw std::runtime_error("operands: " + memory.error().message());
-  private_ = std::move(*memory);
-  c_ = c_private ? private_.data() + c_offset : shared_.at(shared_.allocate(m * n * es, kAlignment));
-}
-
-ResultMemory result_memory_for(const Executor& executor) {
-  return executor.shares_address_space() ? ResultMemory::private_to_process : ResultMemory::shared;
+  memory_ = std::move(*memory);
+  // C is this process's alone: forked workers copy their blocks into it (tile_job) and never
+  // map it. Without this, a fork after C was written (a second product in one process, as
+  // compare runs them) would share C's pages copy-on-write with the workers, and every block
+  // copied in would cost this process a copy of each page it lands on.
+  ::madvise(c(), memory_.size() - c_, MADV_DONTFORK);  // advice only: errors ignored
 }
 
 void check_operands_fit(Dtype dtype, std::size_t m, std::size_t k, std::size_t n,
-                        ResultMemory c_memory, std::string_view what) {
+                        std::string_view what) {
   const std::size_t es = size_of(dtype);
   constexpr std::size_t kMax = std::numeric_limits<std::size_t>::max() / 4;
   if (m > kMax / k / es || k > kMax / n / es || m > kMax / n / es)
@@ -196,24 +239,16 @@ void check_operands_fit(Dtype dtype, std::size_t m, std::size_t k, std::size_t n
   if (std::size_t have = mem_available(); need > have)
     throw NpyError(fmt::format("{}: A, B and C need {} of memory, only {} is available", what,
                                gib(need), gib(have)));
-  // A shared segment larger than /dev/shm's free space would be refused by posix_fallocate
-  // anyway; this says it in terms of C.
-  if (c_memory == ResultMemory::shared) {
-    const std::size_t c_bytes = padded(m * n * es);
-    if (std::size_t have = shm_free(); c_bytes > have)
-      throw NpyError(fmt::format("{}: C needs {} of shared memory, only {} is free in /dev/shm",
-                                 what, gib(c_bytes), gib(have)));
-  }
 }
 
-Operands load_operands(const NpyFile& a, const NpyFile& b, Dtype dtype, ResultMemory c_memory) {
+Operands load_operands(const NpyFile& a, const NpyFile& b, Dtype dtype) {
   if (a.cols() != b.rows())
     throw NpyError(fmt::format("cannot multiply {} ({}x{}) by {} ({}x{}): {} columns but {} rows",
                                a.name(), a.rows(), a.cols(), b.name(), b.rows(), b.cols(),
                                a.cols(), b.rows()));
   std::size_t m = a.rows(), k = a.cols(), n = b.cols();
-  check_operands_fit(dtype, m, k, n, c_memory, fmt::format("{} x {}", a.name(), b.name()));
-  Operands ops(dtype, m, k, n, c_memory);
+  check_operands_fit(dtype, m, k, n, fmt::format("{} x {}", a.name(), b.name()));
+  Operands ops(dtype, m, k, n);
   // Read straight into A's and B's memory: no second copy, and a file that changes meanwhile
   // is an NpyError rather than a SIGBUS from a mapping.
   a.read_row_major(dtype, ops.a());
@@ -222,10 +257,10 @@ Operands load_operands(const NpyFile& a, const NpyFile& b, Dtype dtype, ResultMe
 }
 
 Operands random_operands(Dtype dtype, std::size_t m, std::size_t k, std::size_t n,
-                         std::uint64_t seed, ResultMemory c_memory) {
+                         std::uint64_t seed) {
   if (m == 0 || k == 0 || n == 0) throw NpyError("--random: every dimension must be at least 1");
-  check_operands_fit(dtype, m, k, n, c_memory, fmt::format("--random {}x{}x{}", m, k, n));
-  Operands ops(dtype, m, k, n, c_memory);
+  check_operands_fit(dtype, m, k, n, fmt::format("--random {}x{}x{}", m, k, n));
+  Operands ops(dtype, m, k, n);
   fill_uniform(dtype, ops.a(), m * k, seed);
   fill_uniform(dtype, ops.b(), k * n, seed + 1);
   return ops;
@@ -236,7 +271,7 @@ TilePlan plan_product(const Operands& ops, const MatmulOptions& options) {
   const unsigned workers = executor.workers();
   const std::size_t m = ops.m(), k = ops.k(), n = ops.n(), es = size_of(ops.dtype());
   const std::size_t granule = register_blocking(ops.dtype());
-  const bool in_place = reaches_in_place(executor, ops.c_memory());
+  const bool in_place = executor.shares_memory();
   const std::size_t budget =
       options.worker_memory > 0 ? options.worker_memory : mem_available() / std::max(workers, 1u);
 
@@ -268,10 +303,11 @@ MatmulRun multiply(Operands& ops, const TilePlan& plan, const MatmulOptions& opt
   run.plan = plan;
   const auto& tiles = run.plan.tiles;
 
-  // Workers that share this process's memory reach A, B and C in place. The others get their
-  // rows of A with each job, B once as the shared input (broadcast) or their columns of B with
-  // each job (blocks), and send their blocks of C back.
-  const bool in_place = reaches_in_place(Executor(exec), ops.c_memory());
+  // Workers that share this process's memory reach A and B in place, and C in place or with a
+  // cross-memory copy (tile_job). The others get their rows of A with each job, B once as the
+  // shared input (broadcast) or their columns of B with each job (blocks), and send their
+  // blocks of C back.
+  const bool in_place = Executor(exec).shares_memory();
   const bool b_in_jobs = !in_place && run.plan.distribution == Distribution::blocks;
   std::vector<Bytes> jobs;
   jobs.reserve(tiles.size());
@@ -295,18 +331,26 @@ MatmulRun multiply(Operands& ops, const TilePlan& plan, const MatmulOptions& opt
   use_one_thread();
   std::byte* c = ops.c();
 
+  // A block that comes back as the result (from workers that reach nothing, or that may not
+  // copy into this process) goes into C here; an empty result was written in place.
+  auto wrong_size = [&](const JobResult& r) {
+    const std::size_t size = r.output.size();
+    return (size > 0 || !in_place) && size != tiles[r.index].rows * tiles[r.index].cols * es;
+  };
   auto on_result = [&](const JobResult& r) {
-    if (r.status == JobStatus::done && !in_place) {
+    if (r.status == JobStatus::done && !r.output.empty() && !wrong_size(r)) {
       const Tile& t = tiles[r.index];
-      if (r.output.size() == t.rows * t.cols * es) {
-        for (std::size_t i = 0; i < t.rows; ++i)
-          std::memcpy(c + ((t.row + i) * n + t.col) * es, r.output.data() + i * t.cols * es,
-                      t.cols * es);
-      }
+      for (std::size_t i = 0; i < t.rows; ++i)
+        std::memcpy(c + ((t.row + i) * n + t.col) * es, r.output.data() + i * t.cols * es,
+                    t.cols * es);
     }
     if (on_tile) on_tile(tiles[r.index]);
   };
 
+  // Forked workers copy their blocks into this process's memory; where Yama would refuse them
+  // (ptrace_scope 1 allows only ancestors), this allows them for the batch.
+  std::optional<ipc::WritableByDescendants> writable;
+  if (in_place && !executor.shares_address_space()) writable.emplace();
   auto start = std::chrono::steady_clock::now();
   BatchReport report = executor.run(jobs, fn, shared_input, on_result);
   run.compute_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -324,7 +368,7 @@ MatmulRun multiply(Operands& ops, const TilePlan& plan, const MatmulOptions& opt
     const Tile& t = tiles[r.index];
     std::string why;
     if (r.status == JobStatus::failed) why = r.error;
-    else if (r.status == JobStatus::done && !in_place && r.output.size() != t.rows * t.cols * es)
+    else if (r.status == JobStatus::done && wrong_size(r))
       why = "result has the wrong size";
     if (!why.empty())
       run.failures.push_back(fmt::format("tile {} (rows {}-{}, columns {}-{}): {}", r.index, t.row,

@@ -13,28 +13,19 @@
 #include <vector>
 
 #include "forkpool/exec/executor.hpp"
-#include "forkpool/exec/shared_arena.hpp"
 #include "forkpool/ipc/private_memory.hpp"
 #include "forkpool/matmul/npy.hpp"
 #include "forkpool/matmul/tile_plan.hpp"
 
 namespace forkpool::matmul {
 
-// Where C lives. Workers that are threads of this process (Executor::shares_address_space:
-// serial, threads) reach all of its memory, so C can be private memory in huge pages, as
-// numpy's result is; forked workers (processes over shm) reach it only in a SharedArena, whose
-// tmpfs pages are 4 KiB. docs/matmul.md ("Where A, B and C live") has the measurements.
-enum class ResultMemory { shared, private_to_process };
-
-// The C that `executor`'s workers can write in place at the least cost.
-[[nodiscard]] ResultMemory result_memory_for(const Executor& executor);
-
-// A (m x k), B (k x n) and C (m x n), row-major, one element type. A and B are private memory
-// in transparent huge pages (ipc::PrivateMemory): filled before the workers are forked, they
-// reach every worker through fork's copy of the page tables, without a fault or a copy, and
-// nothing writes them afterwards. C is in a SharedArena or, for workers that are threads of
-// this process, in private huge pages too (ResultMemory). Made by the coordinator before
-// Executor::run(); workers only read A and B and write their own blocks of C. Move-only.
+// A (m x k), B (k x n) and C (m x n), row-major, one element type, all three in this process's
+// private memory in transparent huge pages (ipc::PrivateMemory), as numpy's arrays are. A and
+// B, filled before the workers are forked, reach every worker through fork's copy of the page
+// tables, without a fault or a copy, and nothing writes them afterwards. C is written by
+// workers that are threads of this process in place; forked workers write their blocks into it
+// with one cross-memory copy each (multiply()). docs/matmul.md ("Where A, B and C live") has
+// the measurements. Made by the coordinator before Executor::run(). Move-only.
 class Operands {
  public:
   // Bytes the three matrices take.
@@ -42,16 +33,15 @@ class Operands {
 
   // Throws std::runtime_error when the memory cannot be had; check_operands_fit() first, since
   // memory is only really given when touched.
-  Operands(Dtype dtype, std::size_t m, std::size_t k, std::size_t n, ResultMemory c_memory);
+  Operands(Dtype dtype, std::size_t m, std::size_t k, std::size_t n);
 
   [[nodiscard]] Dtype dtype() const noexcept { return dtype_; }
   [[nodiscard]] std::size_t m() const noexcept { return m_; }
   [[nodiscard]] std::size_t k() const noexcept { return k_; }
   [[nodiscard]] std::size_t n() const noexcept { return n_; }
-  [[nodiscard]] ResultMemory c_memory() const noexcept { return c_memory_; }
-  [[nodiscard]] std::byte* a() const noexcept { return private_.data(); }
-  [[nodiscard]] std::byte* b() const noexcept { return private_.data() + b_; }
-  [[nodiscard]] std::byte* c() const noexcept { return c_; }
+  [[nodiscard]] std::byte* a() const noexcept { return memory_.data(); }
+  [[nodiscard]] std::byte* b() const noexcept { return memory_.data() + b_; }
+  [[nodiscard]] std::byte* c() const noexcept { return memory_.data() + c_; }
   [[nodiscard]] std::span<const std::byte> c_bytes() const noexcept {
     return {c(), m_ * n_ * size_of(dtype_)};
   }
@@ -59,29 +49,25 @@ class Operands {
  private:
   Dtype dtype_;
   std::size_t m_, k_, n_;
-  ResultMemory c_memory_;
-  ipc::PrivateMemory private_;  // A, B, and C when it is private
-  SharedArena shared_;          // C when it is shared; one byte otherwise
-  std::size_t b_ = 0;
-  std::byte* c_ = nullptr;
+  ipc::PrivateMemory memory_;  // A, then B, then C
+  std::size_t b_ = 0, c_ = 0;  // their offsets
 };
 
 // Refuses, with NpyError naming the sizes, operands that would not fit: more than the memory
-// available (MemAvailable), or a shared C larger than the free space of /dev/shm. `what` names
-// the operands in the message.
+// available (MemAvailable). `what` names the operands in the message.
 void check_operands_fit(Dtype dtype, std::size_t m, std::size_t k, std::size_t n,
-                        ResultMemory c_memory, std::string_view what);
+                        std::string_view what);
 
 // Operands for A * B read from two .npy files, in `dtype` (the files' own type is converted).
 // Refuses, with NpyError and before allocating anything, inner dimensions that differ and
 // operands that do not fit (check_operands_fit); throws NpyError when a file changed since it was
 // opened or cannot be read.
-Operands load_operands(const NpyFile& a, const NpyFile& b, Dtype dtype, ResultMemory c_memory);
+Operands load_operands(const NpyFile& a, const NpyFile& b, Dtype dtype);
 
 // Operands with A and B uniform in [-1, 1) from `seed` (B from seed + 1). Refuses with
 // NpyError what does not fit in memory.
 Operands random_operands(Dtype dtype, std::size_t m, std::size_t k, std::size_t n,
-                         std::uint64_t seed, ResultMemory c_memory);
+                         std::uint64_t seed);
 
 struct MatmulOptions {
   ExecutorOptions executor;
@@ -123,8 +109,11 @@ TilePlan plan_product(const Operands& ops, const MatmulOptions& options);
 
 // Computes C = A * B into `ops`, tile by tile of `plan`, on the backend `options` choose.
 // Where the executor's workers share this process's memory (Executor::shares_memory: serial,
-// threads, processes over shm) jobs carry tile coordinates and workers write C in place;
-// elsewhere each job carries its rows of A and, with Distribution::blocks, its columns of B
+// threads, processes over shm) jobs carry tile coordinates and workers read A and B in place;
+// threads write their blocks of C in place, forked workers compute theirs in a buffer of their
+// own and copy it into this process's C (ipc::write_to_process: one copy, no shared segment),
+// or, where the system refuses that copy (a seccomp filter, Yama's ptrace_scope 2), send it
+// back as their result, which is then copied in here; elsewhere each job carries its rows of A and, with Distribution::blocks, its columns of B
 // (with broadcast, B goes to each worker once as the shared input), and results carry C
 // blocks that the coordinator copies into C. The jobs are made before the batch: with blocks
 // the coordinator holds every job's panels at once (docs/mpi.md). `on_tile` runs on the

@@ -177,6 +177,11 @@ TEST_P(RunBatchTest, LargeSharedInputReachesEveryJob) {
   ASSERT_EQ(report.count(JobStatus::done), jobs.size());
   for (std::size_t i = 0; i < jobs.size(); ++i)
     EXPECT_EQ(report.results[i].output, expected_output(jobs[i], shared)) << "job " << i;
+  // What was handed over: the shared input once per worker, every job, every result.
+  std::uint64_t want = std::uint64_t{shared.size()} * report.workers;
+  for (std::size_t i = 0; i < jobs.size(); ++i)
+    want += jobs[i].size() + report.results[i].output.size();
+  EXPECT_EQ(report.payload_bytes(jobs, shared.size()), want);
 }
 
 // One description for every backend: jobs in stages give what the same work as one function

@@ -98,10 +98,8 @@ RunOutcome outcome_of(const BatchReport& report, std::span<const Bytes> jobs,
   out.interrupted = report.interrupted;
   out.interrupt_signal = report.interrupt_signal;
   out.startup = report.startup;
-  out.payload_bytes = std::uint64_t{shared_input_bytes} * report.workers;
-  for (const Bytes& job : jobs) out.payload_bytes += job.size();
+  out.payload_bytes = report.payload_bytes(jobs, shared_input_bytes);
   for (const JobResult& r : report.results) {
-    out.payload_bytes += r.output.size();
     if (r.status == JobStatus::failed) {
       if (out.failed++ == 0) out.first_error = r.error;
     }

@@ -37,6 +37,14 @@ unsigned available_cores() noexcept {
   return n > 0 ? static_cast<unsigned>(n) : 1u;
 }
 
+std::uint64_t BatchReport::payload_bytes(std::span<const Bytes> jobs,
+                                         std::size_t shared_input_bytes) const noexcept {
+  std::uint64_t bytes = std::uint64_t{shared_input_bytes} * workers;
+  for (const Bytes& job : jobs) bytes += job.size();
+  for (const JobResult& r : results) bytes += r.output.size();
+  return bytes;
+}
+
 std::size_t BatchReport::count(JobStatus s) const noexcept {
   std::size_t n = 0;
   for (const auto& r : results) n += r.status == s;

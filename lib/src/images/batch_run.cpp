@@ -136,9 +136,7 @@ void run_on_executor(ImageBatchReport& report, const std::vector<std::size_t>& t
   report.workers_replaced = batch.workers_replaced;
   report.workers_lost = batch.workers_lost;
   report.startup = batch.startup;
-  report.payload_bytes = std::uint64_t{shared.size()} * batch.workers;
-  for (const Bytes& job : jobs) report.payload_bytes += job.size();
-  for (const JobResult& r : batch.results) report.payload_bytes += r.output.size();
+  report.payload_bytes = batch.payload_bytes(jobs, shared.size());
   std::set<fs::path> may_have_temp_files;
   for (const JobResult& r : batch.results) {
     ImageItem& item = report.items[todo[r.index]];

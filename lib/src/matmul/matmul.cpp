@@ -361,9 +361,7 @@ MatmulRun multiply(Operands& ops, const TilePlan& plan, const MatmulOptions& opt
   run.interrupted = report.interrupted;
   run.interrupt_signal = report.interrupt_signal;
   run.startup = report.startup;
-  run.payload_bytes = std::uint64_t{shared_input.size()} * report.workers;
-  for (const Bytes& job : jobs) run.payload_bytes += job.size();
-  for (const JobResult& r : report.results) run.payload_bytes += r.output.size();
+  run.payload_bytes = report.payload_bytes(jobs, shared_input.size());
   for (const JobResult& r : report.results) {
     const Tile& t = tiles[r.index];
     std::string why;

@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <span>
@@ -159,6 +160,10 @@ struct BatchReport {
   // mpi: 0.
   std::chrono::nanoseconds startup{0};
   [[nodiscard]] std::size_t count(JobStatus s) const noexcept;
+  // Bytes the batch handed its workers and got back from them: every job, `shared_input_bytes`
+  // once per worker, every result. What crossed channels where workers do not share memory.
+  [[nodiscard]] std::uint64_t payload_bytes(std::span<const Bytes> jobs,
+                                            std::size_t shared_input_bytes) const noexcept;
 };
 
 // Called on the thread that called run(), once per job as it ends (any status but

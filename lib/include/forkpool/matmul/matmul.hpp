@@ -113,9 +113,9 @@ TilePlan plan_product(const Operands& ops, const MatmulOptions& options);
 // threads write their blocks of C in place, forked workers compute theirs in a buffer of their
 // own and copy it into this process's C (ipc::write_to_process: one copy, no shared segment),
 // or, where the system refuses that copy (a seccomp filter, Yama's ptrace_scope 2), send it
-// back as their result, which is then copied in here; elsewhere each job carries its rows of A and, with Distribution::blocks, its columns of B
-// (with broadcast, B goes to each worker once as the shared input), and results carry C
-// blocks that the coordinator copies into C. The jobs are made before the batch: with blocks
+// back as their result, which is then copied in here. Elsewhere each job carries its rows of
+// A and, with Distribution::blocks, its columns of B (with broadcast, B goes to each worker
+// once as the shared input), and results carry C blocks that the coordinator copies into C. The jobs are made before the batch: with blocks
 // the coordinator holds every job's panels at once (docs/mpi.md). `on_tile` runs on the
 // calling thread as each tile ends. Call it before this process starts a thread pool (it may
 // fork).

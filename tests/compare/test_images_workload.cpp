@@ -8,6 +8,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -95,6 +96,18 @@ class ImagesWorkloadTest : public forkpool::testing::LeakCheckedTest {
     s.recipe.ops = {"resize=8x8"};
     return s;
   }
+  // Serial, then threads with one worker, one run each; `after_serial` runs once the serial
+  // run is measured, to change what the next run finds.
+  static CompareResult serial_then_threads(ImagesWorkload& w, const std::function<void()>& after_serial) {
+    const std::vector<Backend> backends{Backend::threads};
+    const std::vector<unsigned> workers{1};
+    CompareSettings run;
+    run.repeats = 1;
+    run.on_measured = [&](const Measurement& m) {
+      if (m.config.backend == Backend::serial) after_serial();
+    };
+    return measure_all(configurations(backends, {}, workers), w.workload(), run);
+  }
   // Every file and folder below `folder` with its bytes and modification time.
   static std::map<fs::path, std::pair<std::string, fs::file_time_type>> snapshot(const fs::path& folder) {
     std::map<fs::path, std::pair<std::string, fs::file_time_type>> out;
@@ -143,16 +156,10 @@ TEST_F(ImagesWorkloadTest, EveryRunDoesEveryImageAndMatchesTheSerialRun) {
 // An output that is not the serial run's fails the image in that configuration, by name.
 TEST_F(ImagesWorkloadTest, AnOutputNotTheSerialRunsFailsThatImage) {
   ScopedTmpdir tmpdir(dir_ / "tmp");
-  std::vector<Backend> backends{Backend::threads};
-  std::vector<unsigned> workers{1};
-  CompareSettings run;
-  run.repeats = 1;
   ImagesWorkload w(settings());
   // Once the serial run is measured, its output of a.png is changed: the next run's differs.
-  run.on_measured = [&](const Measurement& m) {
-    if (m.config.backend == Backend::serial) write(w.folder() / "serial" / "a.png", "not that");
-  };
-  CompareResult result = measure_all(configurations(backends, {}, workers), w.workload(), run);
+  CompareResult result =
+      serial_then_threads(w, [&] { write(w.folder() / "serial" / "a.png", "not that"); });
   ASSERT_EQ(result.rows.size(), 2u);
   EXPECT_EQ(result.rows[0].failed, 0u);
   EXPECT_EQ(result.rows[1].failed, 1u);
@@ -164,15 +171,9 @@ TEST_F(ImagesWorkloadTest, AnOutputNotTheSerialRunsFailsThatImage) {
 // output.
 TEST_F(ImagesWorkloadTest, AnImageThatFailsCountsOnce) {
   ScopedTmpdir tmpdir(dir_ / "tmp");
-  std::vector<Backend> backends{Backend::threads};
-  std::vector<unsigned> workers{1};
-  CompareSettings run;
-  run.repeats = 1;
   ImagesWorkload w(settings());
-  run.on_measured = [&](const Measurement& m) {
-    if (m.config.backend == Backend::serial) fs::remove(dir_ / "in" / "sub" / "b.png");
-  };
-  CompareResult result = measure_all(configurations(backends, {}, workers), w.workload(), run);
+  CompareResult result =
+      serial_then_threads(w, [&] { fs::remove(dir_ / "in" / "sub" / "b.png"); });
   ASSERT_EQ(result.rows.size(), 2u);
   EXPECT_EQ(result.rows[1].failed, 1u);
   EXPECT_TRUE(result.rows[1].first_error.starts_with((dir_ / "in" / "sub" / "b.png").native() + ": "))

@@ -65,6 +65,29 @@ class MpiCli : public ::testing::Test {
   }
 };
 
+// Each pair of sample matrices multiplied on serial with `serial_flags` and by 3 ranks with
+// `mpi_flags`: the same C, byte for byte, and a run line that says `run_says`.
+void expect_mpi_matmul_equals_serial(const std::vector<std::string>& serial_flags,
+                                     const std::vector<std::string>& mpi_flags,
+                                     const std::string& run_says) {
+  TempDir dir;
+  for (const auto& [a, b] : {std::pair{"a_64x48_f64.npy", "b_48x80_f64.npy"},
+                             std::pair{"a_50x40_f32.npy", "b_40x30_f32_fortran.npy"}}) {
+    const std::string A = kSource + "/data/matrices/" + a, B = kSource + "/data/matrices/" + b;
+    const auto serial = dir / (std::string(a) + ".serial.npy");
+    const auto mpi = dir / (std::string(a) + ".mpi.npy");
+    std::vector<std::string> args{"matmul", A, B, "-o", serial.string(), "--backend", "serial", "-q"};
+    args.insert(args.end(), serial_flags.begin(), serial_flags.end());
+    ASSERT_EQ(forkpool(args).exit_code, 0);
+    args = {"matmul", A, B, "-o", mpi.string(), "--backend", "mpi"};
+    args.insert(args.end(), mpi_flags.begin(), mpi_flags.end());
+    CommandOutcome r = mpirun(3, args);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find(run_says), std::string::npos) << r.out;
+    EXPECT_EQ(contents(mpi), contents(serial)) << a;
+  }
+}
+
 const std::vector<std::string> kImageOps{"--op", "resize=96x96", "--op", "blur=1"};
 
 std::vector<std::string> images_args(const fs::path& out, const std::string& backend) {
@@ -175,42 +198,18 @@ TEST_F(MpiCli, CtrlCToMpirunLeavesOnlyWholeOutputsAndAReport) {
 }
 
 TEST_F(MpiCli, MatmulOfNumpyMatricesEqualsSerialByteForByte) {
-  TempDir dir;
-  for (const auto& [a, b] : {std::pair{"a_64x48_f64.npy", "b_48x80_f64.npy"},
-                             std::pair{"a_50x40_f32.npy", "b_40x30_f32_fortran.npy"}}) {
-    const std::string A = kSource + "/data/matrices/" + a, B = kSource + "/data/matrices/" + b;
-    const auto serial = dir / (std::string(a) + ".serial.npy");
-    const auto mpi = dir / (std::string(a) + ".mpi.npy");
-    ASSERT_EQ(forkpool({"matmul", A, B, "-o", serial.string(), "--backend", "serial", "-q"}).exit_code, 0);
-    // Small tiles: many jobs, spread over both workers.
-    CommandOutcome r = mpirun(3, {"matmul", A, B, "-o", mpi.string(), "--backend", "mpi", "--tile", "16"});
-    ASSERT_EQ(r.exit_code, 0) << r.err;
-    EXPECT_NE(r.out.find("mpi, 2 workers"), std::string::npos) << r.out;
-    EXPECT_EQ(contents(mpi), contents(serial)) << a;
-  }
+  // Small tiles: many jobs, spread over both workers.
+  expect_mpi_matmul_equals_serial({}, {"--tile", "16"}, "mpi, 2 workers");
 }
 
 // --distribute blocks: jobs carry their rows of A and columns of B, nothing is broadcast; C
 // is serial's with the same plan, byte for byte, edge blocks included.
 TEST_F(MpiCli, MatmulInBlocksEqualsSerialByteForByte) {
-  TempDir dir;
   // Blocks of 24 (the f64 register blocking; 48 for f32 with AVX-512): the last row and
   // column of blocks cut short.
-  for (const auto& [a, b] : {std::pair{"a_64x48_f64.npy", "b_48x80_f64.npy"},
-                             std::pair{"a_50x40_f32.npy", "b_40x30_f32_fortran.npy"}}) {
-    const std::string A = kSource + "/data/matrices/" + a, B = kSource + "/data/matrices/" + b;
-    const auto serial = dir / (std::string(a) + ".serial.npy");
-    const auto mpi = dir / (std::string(a) + ".mpi.npy");
-    ASSERT_EQ(forkpool({"matmul", A, B, "-o", serial.string(), "--backend", "serial", "-q",
-                        "--distribute", "blocks", "--tile", "24"})
-                  .exit_code,
-              0);
-    CommandOutcome r = mpirun(3, {"matmul", A, B, "-o", mpi.string(), "--backend", "mpi",
-                                  "--distribute", "blocks", "--tile", "24"});
-    ASSERT_EQ(r.exit_code, 0) << r.err;
-    EXPECT_NE(r.out.find("distribute blocks"), std::string::npos) << r.out;
-    EXPECT_EQ(contents(mpi), contents(serial)) << a;
-  }
+  const std::vector<std::string> blocks{"--distribute", "blocks", "--tile", "24"};
+  expect_mpi_matmul_equals_serial(blocks, blocks, "distribute blocks");
+  TempDir dir;
   // Blocks whose panels take at most 1 MiB: 4 x 3 blocks of 144 x 120 for 500 x 300, for one
   // worker or two; auto chooses blocks, since all of B and a job take more.
   const std::vector<std::string> random{"matmul", "--random", "500x400x300", "--seed", "3",

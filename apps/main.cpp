@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "cli.hpp"
+#include "images_module.hpp"
 #include "progress.hpp"
 #include "whole_number.hpp"
 
@@ -108,6 +109,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "forkpool " FORKPOOL_VERSION);
   app.require_subcommand(0, 1);
   CommandRunner chosen;
+  load_images_commands_if_needed(argc, argv);
   for (CommandSetup setup : registry()) setup(app, chosen);
 
   try {

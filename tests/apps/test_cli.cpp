@@ -3,7 +3,12 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <sys/wait.h>
+
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <optional>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -11,6 +16,7 @@
 #include <vector>
 
 #include "common/run_command.hpp"
+#include "common/temp_dir.hpp"
 
 namespace forkpool::testing {
 namespace {
@@ -36,6 +42,48 @@ TEST(Cli, HelpAndVersionExitZero) {
   CommandOutcome version = forkpool({"--version"});
   EXPECT_EQ(version.exit_code, 0);
   EXPECT_EQ(version.out.rfind("forkpool ", 0), 0u) << version.out;
+}
+
+// The libraries mapped into a running process, by file name.
+std::string mapped_files(pid_t pid) {
+  std::ifstream maps("/proc/" + std::to_string(pid) + "/maps");
+  return {std::istreambuf_iterator<char>(maps), {}};
+}
+
+// The commands that need no images run without OpenCV mapped (it is loaded, with the images
+// commands, only for a command line that may need them): their start and every fork of a
+// worker are the cheaper for it.
+TEST(Cli, CommandsWithoutImagesDoNotMapOpenCv) {
+  const pid_t pid = spawn_quiet({FORKPOOL_BINARY, "compare", "tasks", "--kind", "sleep", "--ms",
+                                 "400", "--count", "4", "--workers", "1", "--backends", "serial",
+                                 "--repeats", "1", "-q"});
+  ASSERT_GT(pid, 0);
+  ASSERT_TRUE(wait_until_it_blocks_sigint(pid));
+  const std::string maps = mapped_files(pid);
+  const std::optional<int> status = wait_for_exit(pid);
+  ASSERT_TRUE(status.has_value());
+  EXPECT_EQ(WEXITSTATUS(*status), 0);
+  EXPECT_NE(maps.find("libtbb"), std::string::npos) << maps;
+  EXPECT_EQ(maps.find("libopencv"), std::string::npos) << "OpenCV mapped into compare tasks";
+}
+
+// A binary whose images module is missing says so in one line, and the images commands are
+// unknown to it (exit 1); the other commands work.
+TEST(Cli, AMissingImagesModuleIsOneLineAndTheRestWorks) {
+  const std::filesystem::path binary = FORKPOOL_BINARY;
+  if (!std::filesystem::exists(binary.parent_path() / "forkpool-images.so"))
+    GTEST_SKIP() << "a build without the images commands";
+  TempDir dir;
+  const auto alone = dir.path() / "forkpool";
+  std::filesystem::copy_file(binary, alone);
+  CommandOutcome images = run_command({alone.string(), "images", "in", "out", "--op", "gray"});
+  EXPECT_EQ(images.exit_code, 1);
+  EXPECT_NE(images.err.find("forkpool: the images commands cannot be loaded: forkpool-images.so "
+                            "not found beside " + dir.path().string()),
+            std::string::npos) << images.err;
+  CommandOutcome matmul = run_command({alone.string(), "matmul", "--random", "8x8x8", "-q"});
+  EXPECT_EQ(matmul.exit_code, 0) << matmul.err;
+  EXPECT_EQ(matmul.err, "");
 }
 
 TEST(Cli, AnUnknownSubcommandIsOneLineAndExitOne) {

@@ -14,6 +14,10 @@ trap 'rm -rf "$work"' EXIT
 cmake --install "$build_dir" --prefix "$work/prefix" >/dev/null
 test -x "$work/prefix/bin/forkpool"
 "$work/prefix/bin/forkpool" --version
+# The images commands are a module the installed binary finds in its library folder.
+if [ -n "$(find "$work/prefix" -name forkpool-images.so)" ]; then
+  "$work/prefix/bin/forkpool" images --help >/dev/null
+fi
 test -f "$work/prefix/share/bash-completion/completions/forkpool"
 if command -v help2man >/dev/null; then
   for page in forkpool forkpool-matmul forkpool-ipc-bench; do

@@ -1,5 +1,6 @@
-// forkpool: one binary, git-style subcommands. Parses, dispatches, and turns every error into
-// one line on stderr and an exit code.
+// forkpool: one binary, git-style subcommands (the images commands loaded from a module of
+// their own: images_module.hpp). Parses, dispatches, and turns every error into one line on
+// stderr and an exit code.
 
 #include <signal.h>
 

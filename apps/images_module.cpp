@@ -31,6 +31,13 @@ void load_images_commands_if_needed(int argc, char** argv) {
   namespace fs = std::filesystem;
   std::error_code ec;
   const fs::path here = fs::read_symlink("/proc/self/exe", ec).parent_path();
+  // Without its own folder it would look relative to the current one, where anyone may have
+  // put a file of that name: then no images commands rather than someone else's code.
+  if (ec || !here.is_absolute()) {
+    fmt::print(stderr, "forkpool: the images commands cannot be loaded: this binary's folder is "
+                       "unknown (/proc/self/exe: {})\n", ec ? ec.message() : "not absolute");
+    return;
+  }
   // Beside the binary in the build tree; in the library folder where it is installed.
   const std::array<fs::path, 2> places{here / FORKPOOL_IMAGES_MODULE,
                                        here / FORKPOOL_IMAGES_MODULE_INSTALLED};

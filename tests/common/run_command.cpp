@@ -138,11 +138,19 @@ pid_t spawn_quiet(const std::vector<std::string>& argv) {
 }
 
 bool wait_until_it_blocks_sigint(pid_t pid) {
+  // Blocked alone is not enough: pthread_create blocks every signal for a moment (matmul starts
+  // a thread while it loads), and a SIGINT sent then is fatal once the mask is back. The
+  // SignalCatcher blocks SIGINT and then installs its handler: wait for both.
   auto blocks = [pid] {
     std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-    for (std::string line; std::getline(status, line);)
-      if (line.rfind("SigBlk:", 0) == 0) return ((std::stoull(line.substr(7), nullptr, 16) >> (SIGINT - 1)) & 1) != 0;
-    return false;
+    bool blocked = false, caught = false;
+    for (std::string line; std::getline(status, line);) {
+      const bool blk = line.rfind("SigBlk:", 0) == 0, cgt = line.rfind("SigCgt:", 0) == 0;
+      if (!blk && !cgt) continue;
+      const bool has_sigint = ((std::stoull(line.substr(7), nullptr, 16) >> (SIGINT - 1)) & 1) != 0;
+      (blk ? blocked : caught) = has_sigint;
+    }
+    return blocked && caught;
   };
   const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   while (!blocks())

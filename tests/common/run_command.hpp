@@ -33,8 +33,9 @@ CommandOutcome run_command(const std::vector<std::string>& argv,
                            std::chrono::seconds limit = std::chrono::seconds(120),
                            CommandOptions options = {});
 
-// Waits (up to a minute) until `pid` blocks SIGINT, as forkpool does from the start of a
-// command that handles Ctrl-C: after that a SIGINT is handled, not fatal. False if it never did.
+// Waits (up to a minute) until `pid` blocks and catches SIGINT, as forkpool does from the start
+// of a command that handles Ctrl-C: after that a SIGINT is handled, not fatal. False if it never
+// did.
 bool wait_until_it_blocks_sigint(pid_t pid);
 
 // Waits up to `limit` for the child `pid` to end and returns its wait status; past `limit` it

@@ -3,11 +3,13 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cmath>
 #include <cstring>
+#include <fstream>
 #include <limits>
 #include <string>
 #include <vector>
@@ -232,6 +234,47 @@ TEST_F(OperandsTest, RefusesOperandsLargerThanMemory) {
   } catch (const NpyError& e) {
     EXPECT_NE(std::string(e.what()).find("available"), std::string::npos) << e.what();
   }
+}
+
+// Threads of this process now, from /proc/self/status.
+int threads_now() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("Threads:", 0) == 0) return std::stoi(line.substr(8));
+  return -1;
+}
+
+// Pages of [data, data + bytes) that are in memory.
+std::size_t resident_pages(const std::byte* data, std::size_t bytes) {
+  const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  auto first = reinterpret_cast<std::uintptr_t>(data) / page * page;
+  std::vector<unsigned char> in_core((reinterpret_cast<std::uintptr_t>(data) + bytes - first + page - 1) / page);
+  if (::mincore(reinterpret_cast<void*>(first), in_core.size() * page, in_core.data()) != 0) return 0;
+  std::size_t n = 0;
+  for (unsigned char c : in_core) n += c & 1;
+  return n;
+}
+
+// C's pages are mapped while A and B load, on a thread of its own (load_beside_mapping_c): the
+// product then does not wait for the kernel to zero them, and the thread is gone before any
+// worker is forked from this process.
+TEST_F(OperandsTest, LargeOperandsComeWithCInMemoryAndNoThreadLeft) {
+#ifdef MADV_POPULATE_WRITE
+  void* probe = ::mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(probe, MAP_FAILED);
+  const bool populates = ::madvise(probe, 4096, MADV_POPULATE_WRITE) == 0;
+  ::munmap(probe, 4096);
+  if (!populates) GTEST_SKIP() << "this kernel has no MADV_POPULATE_WRITE (Linux 5.14)";
+  const int before = threads_now();
+  Operands ops = random_operands(Dtype::f64, 1024, 64, 2048, 1);  // C: 16 MiB
+  EXPECT_EQ(threads_now(), before);
+  const auto c = ops.c_bytes();
+  const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  EXPECT_EQ(resident_pages(c.data(), c.size()), (c.size() + page - 1) / page);
+#else
+  GTEST_SKIP() << "built without MADV_POPULATE_WRITE";
+#endif
 }
 
 TEST_F(OperandsTest, ConvertsFloat32FilesToAFloat64Product) {

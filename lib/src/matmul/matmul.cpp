@@ -11,6 +11,8 @@
 #include <cstring>
 #include <fstream>
 #include <limits>
+#include <system_error>
+#include <thread>
 
 #include "forkpool/ipc/cross_memory.hpp"
 #include "forkpool/matmul/kernels.hpp"
@@ -241,6 +243,27 @@ void check_operands_fit(Dtype dtype, std::size_t m, std::size_t k, std::size_t n
                                gib(need), gib(have)));
 }
 
+// C at least this large has its pages mapped on a thread of their own while A and B load.
+constexpr std::size_t kMapCBesideLoadBytes = std::size_t{16} << 20;
+
+// Runs `load` (which fills A and B) while another thread maps C's pages. Memory is zeroed by
+// the kernel when it is first touched, which would otherwise fall in the product's time, in
+// the threads' prefault or the workers' copies into C; the load itself (fill_uniform, reading a
+// file) keeps one core busy, so another one is free for this. Below kMapCBesideLoadBytes the
+// thread costs more than it saves. No thread of it is left when this returns or throws.
+void load_beside_mapping_c(const Operands& ops, const std::function<void()>& load) {
+  const std::span<const std::byte> c = ops.c_bytes();
+  std::jthread mapper;
+  if (kPopulateWrite >= 0 && c.size() >= kMapCBesideLoadBytes) {
+    try {
+      mapper = std::jthread([c] { prefault(c.data(), c.size(), kPopulateWrite); });
+    } catch (const std::system_error&) {
+      // No thread to be had: C's pages are mapped as the product reaches them, as before.
+    }
+  }
+  load();
+}
+
 Operands load_operands(const NpyFile& a, const NpyFile& b, Dtype dtype) {
   if (a.cols() != b.rows())
     throw NpyError(fmt::format("cannot multiply {} ({}x{}) by {} ({}x{}): {} columns but {} rows",
@@ -251,8 +274,10 @@ Operands load_operands(const NpyFile& a, const NpyFile& b, Dtype dtype) {
   Operands ops(dtype, m, k, n);
   // Read straight into A's and B's memory: no second copy, and a file that changes meanwhile
   // is an NpyError rather than a SIGBUS from a mapping.
-  a.read_row_major(dtype, ops.a());
-  b.read_row_major(dtype, ops.b());
+  load_beside_mapping_c(ops, [&] {
+    a.read_row_major(dtype, ops.a());
+    b.read_row_major(dtype, ops.b());
+  });
   return ops;
 }
 
@@ -261,8 +286,10 @@ Operands random_operands(Dtype dtype, std::size_t m, std::size_t k, std::size_t 
   if (m == 0 || k == 0 || n == 0) throw NpyError("--random: every dimension must be at least 1");
   check_operands_fit(dtype, m, k, n, fmt::format("--random {}x{}x{}", m, k, n));
   Operands ops(dtype, m, k, n);
-  fill_uniform(dtype, ops.a(), m * k, seed);
-  fill_uniform(dtype, ops.b(), k * n, seed + 1);
+  load_beside_mapping_c(ops, [&] {
+    fill_uniform(dtype, ops.a(), m * k, seed);
+    fill_uniform(dtype, ops.b(), k * n, seed + 1);
+  });
   return ops;
 }
 

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <csignal>
 #include <string>
+#include <thread>
 
 #include "common/leak_check.hpp"
 #include "forkpool/exec/executor.hpp"
@@ -110,6 +111,29 @@ TEST_P(ProcessPoolTest, WorkerIndexIsStableAndInRange) {
     ASSERT_EQ(r.output.size(), 1u);
     EXPECT_LT(static_cast<unsigned>(r.output[0]), 3u);
   }
+}
+
+// A worker that has finished the only job it had gets its next one before the caller's
+// on_result runs: a slow callback (matmul samples the pool's memory there) leaves no worker idle.
+TEST_P(ProcessPoolTest, IdleWorkerGetsItsNextJobBeforeTheResultCallbackRuns) {
+  ExecutorOptions o = options(1);
+  o.prefetch = 1;
+  const std::string started = (markers_.path() / "second job started").string();
+  auto fn = [started](std::span<const std::byte> input, const WorkerContext&) {
+    if (input.size() == 1 && input[0] == std::byte{1})
+      ::close(::open(started.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0600));
+    return Bytes{};
+  };
+  std::vector<Bytes> jobs{Bytes{std::byte{0}}, Bytes{std::byte{1}}};
+  bool started_during_callback = false;
+  BatchReport report = run_batch(o, jobs, fn, {}, [&](const JobResult& r) {
+    for (int i = 0; r.index == 0 && i < 500 && !started_during_callback; ++i) {  // up to 5 s
+      started_during_callback = ::access(started.c_str(), F_OK) == 0;
+      if (!started_during_callback) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  });
+  EXPECT_EQ(report.count(JobStatus::done), jobs.size());
+  EXPECT_TRUE(started_during_callback);
 }
 
 // Deep prefetch with results larger than any channel's buffer: the coordinator must never

@@ -386,6 +386,10 @@ class Coordinator {
       if (!w.in_flight.empty()) w.front_since = now;
       startup_failures_ = 0;
       w.in_flight_bytes -= batch_.jobs[job].size();
+      // A worker left with nothing to do gets its next job before the caller's on_result runs:
+      // whatever that does (matmul samples the pool's memory, a millisecond or more) is not a
+      // pause in the worker's work.
+      if (w.in_flight.empty()) dispatch();
       if (frame->kind == wire::Kind::done)
         ledger_.finish(job, JobStatus::done, std::move(w.received), {});
       else

@@ -256,10 +256,10 @@ std::size_t resident_pages(const std::byte* data, std::size_t bytes) {
   return n;
 }
 
-// C's pages are mapped while A and B load, on a thread of its own (load_beside_mapping_c): the
-// product then does not wait for the kernel to zero them, and the thread is gone before any
-// worker is forked from this process.
-TEST_F(OperandsTest, LargeOperandsComeWithCInMemoryAndNoThreadLeft) {
+// C's pages are mapped while A and B load, on a thread of its own where C is large
+// (load_and_map_c): the product then does not wait for the kernel to zero them, and the thread
+// is gone before any worker is forked from this process.
+TEST_F(OperandsTest, OperandsComeWithCInMemoryAndNoThreadLeft) {
 #ifdef MADV_POPULATE_WRITE
   void* probe = ::mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   ASSERT_NE(probe, MAP_FAILED);
@@ -267,11 +267,13 @@ TEST_F(OperandsTest, LargeOperandsComeWithCInMemoryAndNoThreadLeft) {
   ::munmap(probe, 4096);
   if (!populates) GTEST_SKIP() << "this kernel has no MADV_POPULATE_WRITE (Linux 5.14)";
   const int before = threads_now();
-  Operands ops = random_operands(Dtype::f64, 1024, 64, 2048, 1);  // C: 16 MiB
+  Operands ops = random_operands(Dtype::f64, 1024, 64, 2048, 1);  // C: 16 MiB, on a thread
   EXPECT_EQ(threads_now(), before);
   const auto c = ops.c_bytes();
   const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
   EXPECT_EQ(resident_pages(c.data(), c.size()), (c.size() + page - 1) / page);
+  Operands small = random_operands(Dtype::f64, 64, 64, 64, 1);  // C: 32 KiB, on this thread
+  EXPECT_EQ(resident_pages(small.c(), small.c_bytes().size()), small.c_bytes().size() / page);
 #else
   GTEST_SKIP() << "built without MADV_POPULATE_WRITE";
 #endif

@@ -246,22 +246,25 @@ void check_operands_fit(Dtype dtype, std::size_t m, std::size_t k, std::size_t n
 // C at least this large has its pages mapped on a thread of their own while A and B load.
 constexpr std::size_t kMapCBesideLoadBytes = std::size_t{16} << 20;
 
-// Runs `load` (which fills A and B) while another thread maps C's pages. Memory is zeroed by
-// the kernel when it is first touched, which would otherwise fall in the product's time, in
-// the threads' prefault or the workers' copies into C; the load itself (fill_uniform, reading a
-// file) keeps one core busy, so another one is free for this. Below kMapCBesideLoadBytes the
-// thread costs more than it saves. No thread of it is left when this returns or throws.
-void load_beside_mapping_c(const Operands& ops, const std::function<void()>& load) {
+// Runs `load` (which fills A and B) and maps C's pages. Memory is zeroed by the kernel when it
+// is first touched, which would otherwise fall in the product's time, in the threads' prefault
+// or the workers' copies into C, and in whichever configuration `compare matmul` runs first.
+// The load itself (fill_uniform, reading a file) keeps one core busy, so C is mapped on another
+// thread meanwhile; below kMapCBesideLoadBytes, where the thread would cost more than it
+// saves, on this one after the load. No thread of it is left when this returns or throws.
+void load_and_map_c(const Operands& ops, const std::function<void()>& load) {
   const std::span<const std::byte> c = ops.c_bytes();
+  auto map_c = [c] { prefault(c.data(), c.size(), kPopulateWrite); };
   std::jthread mapper;
-  if (kPopulateWrite >= 0 && c.size() >= kMapCBesideLoadBytes) {
+  if (c.size() >= kMapCBesideLoadBytes) {
     try {
-      mapper = std::jthread([c] { prefault(c.data(), c.size(), kPopulateWrite); });
+      mapper = std::jthread(map_c);
     } catch (const std::system_error&) {
-      // No thread to be had: C's pages are mapped as the product reaches them, as before.
+      // No thread to be had: mapped below, after the load.
     }
   }
   load();
+  if (!mapper.joinable()) map_c();
 }
 
 Operands load_operands(const NpyFile& a, const NpyFile& b, Dtype dtype) {
@@ -274,7 +277,7 @@ Operands load_operands(const NpyFile& a, const NpyFile& b, Dtype dtype) {
   Operands ops(dtype, m, k, n);
   // Read straight into A's and B's memory: no second copy, and a file that changes meanwhile
   // is an NpyError rather than a SIGBUS from a mapping.
-  load_beside_mapping_c(ops, [&] {
+  load_and_map_c(ops, [&] {
     a.read_row_major(dtype, ops.a());
     b.read_row_major(dtype, ops.b());
   });
@@ -286,7 +289,7 @@ Operands random_operands(Dtype dtype, std::size_t m, std::size_t k, std::size_t 
   if (m == 0 || k == 0 || n == 0) throw NpyError("--random: every dimension must be at least 1");
   check_operands_fit(dtype, m, k, n, fmt::format("--random {}x{}x{}", m, k, n));
   Operands ops(dtype, m, k, n);
-  load_beside_mapping_c(ops, [&] {
+  load_and_map_c(ops, [&] {
     fill_uniform(dtype, ops.a(), m * k, seed);
     fill_uniform(dtype, ops.b(), k * n, seed + 1);
   });

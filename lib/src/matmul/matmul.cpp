@@ -74,22 +74,21 @@ TileJob decode(std::span<const std::byte> input) {
   return job;
 }
 
-// Threads of this process write their blocks straight into C, which is private memory of
-// this process in huge pages; madvise(MADV_POPULATE_WRITE) (Linux 5.14) maps a block's pages
-// in one call rather than one fault each. Where the kernel lacks it, the faults happen as
-// before.
+// Maps the pages of [begin, begin + bytes) for writing with madvise(MADV_POPULATE_WRITE)
+// (Linux 5.14): one call rather than one fault each. Where the kernel lacks it, nothing: the
+// pages are faulted in when first written, as before.
 #ifdef MADV_POPULATE_WRITE
 constexpr int kPopulateWrite = MADV_POPULATE_WRITE;
 #else
 constexpr int kPopulateWrite = -1;
 #endif
 
-void prefault(const std::byte* begin, std::size_t bytes, int advice) {
-  if (advice < 0 || bytes == 0) return;
+void map_for_writing(const std::byte* begin, std::size_t bytes) {
+  if (kPopulateWrite < 0 || bytes == 0) return;
   const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
   auto first = reinterpret_cast<std::uintptr_t>(begin) / page * page;
   auto end = reinterpret_cast<std::uintptr_t>(begin) + bytes;
-  ::madvise(reinterpret_cast<void*>(first), end - first, advice);  // advice only: errors ignored
+  ::madvise(reinterpret_cast<void*>(first), end - first, kPopulateWrite);  // errors ignored
 }
 
 // The most a forked worker holds of its block of C at once. A block larger than this is
@@ -166,7 +165,6 @@ JobFunction tile_job(bool in_place, Dtype dtype, std::byte* a, std::byte* b, std
       if (::getpid() != coordinator)
         return compute_block_for_coordinator(coordinator, dtype, rows_of_a, k, b + job.col * es,
                                              n, block_of_c, job.rows, job.cols);
-      prefault(c + job.row * n * es, job.rows * n * es, kPopulateWrite);
       multiply_block(dtype, rows_of_a, k, b + job.col * es, n, block_of_c, n, job.rows, k,
                      job.cols);
       return {};
@@ -247,14 +245,15 @@ void check_operands_fit(Dtype dtype, std::size_t m, std::size_t k, std::size_t n
 constexpr std::size_t kMapCBesideLoadBytes = std::size_t{16} << 20;
 
 // Runs `load` (which fills A and B) and maps C's pages. Memory is zeroed by the kernel when it
-// is first touched, which would otherwise fall in the product's time, in the threads' prefault
-// or the workers' copies into C, and in whichever configuration `compare matmul` runs first.
+// is first touched, which would otherwise fall in the product's time, where threads write
+// their blocks or workers copy theirs into C, and in whichever configuration `compare matmul`
+// runs first.
 // The load itself (fill_uniform, reading a file) keeps one core busy, so C is mapped on another
 // thread meanwhile; below kMapCBesideLoadBytes, where the thread would cost more than it
 // saves, on this one after the load. No thread of it is left when this returns or throws.
 void load_and_map_c(const Operands& ops, const std::function<void()>& load) {
   const std::span<const std::byte> c = ops.c_bytes();
-  auto map_c = [c] { prefault(c.data(), c.size(), kPopulateWrite); };
+  auto map_c = [c] { map_for_writing(c.data(), c.size()); };
   std::jthread mapper;
   if (c.size() >= kMapCBesideLoadBytes) {
     try {

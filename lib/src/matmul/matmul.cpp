@@ -247,10 +247,10 @@ constexpr std::size_t kMapCBesideLoadBytes = std::size_t{16} << 20;
 // Runs `load` (which fills A and B) and maps C's pages. Memory is zeroed by the kernel when it
 // is first touched, which would otherwise fall in the product's time, where threads write
 // their blocks or workers copy theirs into C, and in whichever configuration `compare matmul`
-// runs first.
-// The load itself (fill_uniform, reading a file) keeps one core busy, so C is mapped on another
-// thread meanwhile; below kMapCBesideLoadBytes, where the thread would cost more than it
-// saves, on this one after the load. No thread of it is left when this returns or throws.
+// runs first. The load itself (fill_uniform, reading a file) keeps one core busy, so C is
+// mapped on another thread meanwhile; below kMapCBesideLoadBytes, where the thread would cost
+// more than it saves, on this one after the load. No thread of it is left when this returns
+// or throws.
 void load_and_map_c(const Operands& ops, const std::function<void()>& load) {
   const std::span<const std::byte> c = ops.c_bytes();
   auto map_c = [c] { map_for_writing(c.data(), c.size()); };

@@ -3,6 +3,7 @@
 #include <lcms2.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <memory>
 #include <vector>
 
@@ -33,10 +34,15 @@ Profile open_profile(std::span<const unsigned char> icc) {
   return Profile(cmsOpenProfileFromMem(icc.data(), static_cast<cmsUInt32Number>(icc.size())));
 }
 
-bool describes(cmsHPROFILE profile, int channels) {
-  const auto space = cmsGetColorSpace(profile);
-  return (channels == 1 && space == cmsSigGrayData) ||
-         ((channels == 3 || channels == 4) && space == cmsSigRgbData);
+// Whether the profile open_profile() accepted is for grey (1 channel) or RGB (3 or 4) pixels.
+// Its colour space is read from the header (bytes 16-19, big-endian), not with
+// cmsGetColorSpace(): that returns whatever the file says there as an enum, and a value outside
+// the enum's range is undefined behaviour in C++ (fuzz_metadata found one).
+bool describes(std::span<const unsigned char> icc, int channels) {
+  const std::uint32_t space = (std::uint32_t{icc[16]} << 24) | (std::uint32_t{icc[17]} << 16) |
+                              (std::uint32_t{icc[18]} << 8) | icc[19];
+  return (channels == 1 && space == static_cast<std::uint32_t>(cmsSigGrayData)) ||
+         ((channels == 3 || channels == 4) && space == static_cast<std::uint32_t>(cmsSigRgbData));
 }
 
 // sRGB's own grey: the sRGB tone curve (IEC 61966-2-1) under the D50 white of ICC's
@@ -65,7 +71,7 @@ cmsHTRANSFORM transform_for(std::span<const unsigned char> icc, int channels) {
     return cache.transform.get();
   cache.transform.reset();
   Profile input = open_profile(icc);
-  if (!input || !describes(input.get(), channels))
+  if (!input || !describes(icc, channels))
     throw ImageError("its ICC profile cannot be read or does not describe its pixels");
   Profile output = channels == 1 ? srgb_grey_profile() : Profile(cmsCreate_sRGBProfile());
   Transform transform(cmsCreateTransform(input.get(), format, output.get(), format,
@@ -91,8 +97,7 @@ std::optional<Colorspace> colorspace_from_name(std::string_view name) noexcept {
 }
 
 bool icc_describes(std::span<const unsigned char> icc, int channels) {
-  Profile profile = open_profile(icc);
-  return profile && describes(profile.get(), channels);
+  return open_profile(icc) && describes(icc, channels);
 }
 
 cv::Mat convert_to_srgb(const cv::Mat& pixels, std::span<const unsigned char> icc) {

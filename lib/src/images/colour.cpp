@@ -24,13 +24,17 @@ struct TransformDeleter {
 };
 using Transform = std::unique_ptr<void, TransformDeleter>;
 
+// The big-endian 32-bit number at `at` (ICC headers are big-endian); at + 4 <= icc.size().
+std::uint32_t big_endian32(std::span<const unsigned char> icc, std::size_t at) {
+  return (std::uint32_t{icc[at]} << 24) | (std::uint32_t{icc[at + 1]} << 16) |
+         (std::uint32_t{icc[at + 2]} << 8) | icc[at + 3];
+}
+
 Profile open_profile(std::span<const unsigned char> icc) {
   // Little CMS reads tags only when asked for them, so a profile cut short would open; its
   // header's size (the first four bytes, big-endian) says whether it is whole.
   if (icc.size() < 132) return nullptr;
-  const std::size_t declared = (std::size_t{icc[0]} << 24) | (std::size_t{icc[1]} << 16) |
-                               (std::size_t{icc[2]} << 8) | icc[3];
-  if (declared > icc.size()) return nullptr;
+  if (big_endian32(icc, 0) > icc.size()) return nullptr;
   return Profile(cmsOpenProfileFromMem(icc.data(), static_cast<cmsUInt32Number>(icc.size())));
 }
 
@@ -39,8 +43,7 @@ Profile open_profile(std::span<const unsigned char> icc) {
 // cmsGetColorSpace(): that returns whatever the file says there as an enum, and a value outside
 // the enum's range is undefined behaviour in C++ (fuzz_metadata found one).
 bool describes(std::span<const unsigned char> icc, int channels) {
-  const std::uint32_t space = (std::uint32_t{icc[16]} << 24) | (std::uint32_t{icc[17]} << 16) |
-                              (std::uint32_t{icc[18]} << 8) | icc[19];
+  const std::uint32_t space = big_endian32(icc, 16);
   return (channels == 1 && space == static_cast<std::uint32_t>(cmsSigGrayData)) ||
          ((channels == 3 || channels == 4) && space == static_cast<std::uint32_t>(cmsSigRgbData));
 }

@@ -133,6 +133,13 @@ int run(const MatmulFlags& flags) {
   report.kernel_chosen_by = std::string(matmul::to_string(kernel.source));
   report.kernel_library = matmul::kernel_library();
 
+  matmul::MatmulOptions options;
+  options.executor = exec;
+  options.tile = flags.tile;
+  options.distribution = matmul::parse_distribution(flags.distribute);  // "auto": empty
+  options.worker_memory = flags.worker_memory_mib << 20;
+  hooks.install(options);
+
   // Load: read from the files straight into the memory the workers reach.
   auto load_start = Clock::now();
   std::optional<matmul::Operands> ops;
@@ -141,7 +148,7 @@ int run(const MatmulFlags& flags) {
       report.dtype = dtype.value_or(matmul::Dtype::f64);
       report.seed = flags.seed;
       ops.emplace(matmul::random_operands(report.dtype, random_shape->m, random_shape->k,
-                                          random_shape->n, flags.seed));
+                                          random_shape->n, flags.seed, &options));
       report.a = {"random", random_shape->m, random_shape->k, "", false};
       report.b = {"random", random_shape->k, random_shape->n, "", false};
     } else {
@@ -152,7 +159,7 @@ int run(const MatmulFlags& flags) {
       report.dtype = dtype.value_or(both_f32 ? matmul::Dtype::f32 : matmul::Dtype::f64);
       report.a = describe(a);
       report.b = describe(b);
-      ops.emplace(matmul::load_operands(a, b, report.dtype));
+      ops.emplace(matmul::load_operands(a, b, report.dtype, &options));
     }
   } catch (const matmul::NpyError& e) {
     throw InputError(e.what());
@@ -169,12 +176,6 @@ int run(const MatmulFlags& flags) {
   if (report.a.dtype.empty()) report.a.dtype = report.b.dtype = std::string(matmul::to_string(report.dtype));
 
   // Compute.
-  matmul::MatmulOptions options;
-  options.executor = exec;
-  options.tile = flags.tile;
-  options.distribution = matmul::parse_distribution(flags.distribute);  // "auto": empty
-  options.worker_memory = flags.worker_memory_mib << 20;
-  hooks.install(options);
   matmul::TilePlan plan = matmul::plan_product(*ops, options);
   double flops = 2.0 * static_cast<double>(report.m) * static_cast<double>(report.k) *
                  static_cast<double>(report.n);

@@ -1,6 +1,7 @@
 #include "forkpool/ipc/private_memory.hpp"
 
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -52,6 +53,19 @@ void PrivateMemory::release() noexcept {
   if (data_) ::munmap(data_, size_);
   data_ = nullptr;
   size_ = 0;
+}
+
+void map_for_writing(const std::byte* begin, std::size_t bytes) noexcept {
+#ifdef MADV_POPULATE_WRITE
+  if (bytes == 0) return;
+  const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+  auto first = reinterpret_cast<std::uintptr_t>(begin) / page * page;
+  auto end = reinterpret_cast<std::uintptr_t>(begin) + bytes;
+  ::madvise(reinterpret_cast<void*>(first), end - first, MADV_POPULATE_WRITE);  // errors ignored
+#else
+  (void)begin;
+  (void)bytes;
+#endif
 }
 
 }  // namespace forkpool::ipc

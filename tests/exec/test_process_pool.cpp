@@ -4,13 +4,16 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <csignal>
 #include <string>
 #include <thread>
 
 #include "common/leak_check.hpp"
 #include "forkpool/exec/executor.hpp"
+#include "forkpool/exec/worker_scratch.hpp"
 #include "job_kit.hpp"
 
 namespace forkpool::testing {
@@ -111,6 +114,70 @@ TEST_P(ProcessPoolTest, WorkerIndexIsStableAndInRange) {
     ASSERT_EQ(r.output.size(), 1u);
     EXPECT_LT(static_cast<unsigned>(r.output[0]), 3u);
   }
+}
+
+// A job's view of its worker's scratch: the worker's index, the scratch's first byte and
+// whether every byte is that one (0 and 0 for none). It then writes all of it (0xee): the
+// worker's own to write. Job `kill_at` kills its worker once, as it starts.
+JobFunction scratch_probe(std::string killed, std::uint8_t kill_at = 0xff) {
+  return [killed, kill_at](std::span<const std::byte> input, const WorkerContext& c) {
+    if (input.size() == 1 && input[0] == std::byte{kill_at} && ::access(killed.c_str(), F_OK) != 0) {
+      ::close(::open(killed.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0600));
+      ::raise(SIGKILL);
+    }
+    std::byte first = c.scratch.empty() ? std::byte{0} : c.scratch.front();
+    bool same = !c.scratch.empty() &&
+                std::all_of(c.scratch.begin(), c.scratch.end(), [&](std::byte b) { return b == first; });
+    std::memset(c.scratch.data(), 0xee, c.scratch.size());
+    return Bytes{static_cast<std::byte>(c.worker_index), first, std::byte{same}};
+  };
+}
+
+std::vector<Bytes> numbered_jobs(std::uint8_t count) {
+  std::vector<Bytes> jobs;
+  for (std::uint8_t i = 0; i < count; ++i) jobs.push_back(Bytes{std::byte{i}});
+  return jobs;
+}
+
+// Each worker gets its slot's region of the scratch, with what the coordinator wrote there.
+TEST_P(ProcessPoolTest, EachWorkerGetsItsOwnScratch) {
+  WorkerScratch scratch(2, 1 << 20);
+  for (unsigned w = 0; w < 2; ++w)
+    std::memset(scratch.region(w).data(), static_cast<int>(w + 1), scratch.region(w).size());
+  ExecutorOptions o = options(2);
+  o.scratch = &scratch;
+  std::vector<Bytes> jobs = numbered_jobs(12);
+  BatchReport report = run_batch(o, jobs, scratch_probe((markers_.path() / "killed").string()));
+
+  ASSERT_EQ(report.count(JobStatus::done), jobs.size());
+  unsigned firsts = 0;
+  for (const JobResult& r : report.results) {
+    ASSERT_EQ(r.output.size(), 3u);
+    if (r.output[1] == std::byte{0xee}) continue;  // a later job of its worker
+    ++firsts;
+    EXPECT_EQ(r.output[1], static_cast<std::byte>(static_cast<unsigned>(r.output[0]) + 1))
+        << "job " << r.index;
+    EXPECT_EQ(r.output[2], std::byte{1}) << "job " << r.index;
+  }
+  EXPECT_EQ(firsts, report.workers);
+  // Handed over: the coordinator holds none of it any more.
+  EXPECT_TRUE(scratch.region(0).empty());
+  EXPECT_TRUE(scratch.region(1).empty());
+}
+
+// The coordinator let go of a slot's region at its first fork: a replacement gets none.
+TEST_P(ProcessPoolTest, AReplacementWorkerGetsNoScratch) {
+  WorkerScratch scratch(1, 1 << 20);
+  std::memset(scratch.region(0).data(), 1, scratch.region(0).size());
+  ExecutorOptions o = options(1);
+  o.scratch = &scratch;
+  std::vector<Bytes> jobs = numbered_jobs(8);
+  BatchReport report = run_batch(o, jobs, scratch_probe((markers_.path() / "killed").string(), 5));
+
+  ASSERT_EQ(report.count(JobStatus::done), jobs.size());
+  EXPECT_EQ(report.workers_replaced, 1u);
+  EXPECT_EQ(report.results[0].output[1], std::byte{1});
+  for (std::size_t i = 5; i < jobs.size(); ++i) EXPECT_EQ(report.results[i].output[1], std::byte{0}) << "job " << i;
 }
 
 // A worker that has finished the only job it had gets its next one before the caller's

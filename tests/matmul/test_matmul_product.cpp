@@ -281,6 +281,39 @@ TEST_F(OperandsTest, OperandsComeWithCInMemoryAndNoThreadLeft) {
 #endif
 }
 
+// Forked workers that reach the operands in place compute their blocks in scratch whose pages
+// were mapped with the load, each region handed to its worker at the fork; workers that are
+// threads, or that are sent their rows of A, need none.
+TEST_F(OperandsTest, ForkedWorkersGetScratchMappedWithTheLoad) {
+  const MatmulOptions forked = options_for({Backend::processes, ipc::Transport::shm}, 0);
+  Operands ops = random_operands(Dtype::f64, 512, 256, 512, 1, &forked);
+  WorkerScratch* scratch = ops.worker_scratch();
+  ASSERT_NE(scratch, nullptr);
+  ASSERT_EQ(scratch->workers(), 2u);
+  const TilePlan plan = plan_product(ops, forked);
+  const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  for (unsigned w = 0; w < 2; ++w) {
+    const std::span<std::byte> region = scratch->region(w);
+    for (const Tile& t : plan.tiles) EXPECT_GE(region.size(), t.rows * t.cols * sizeof(double));
+#ifdef MADV_POPULATE_WRITE
+    EXPECT_EQ(resident_pages(region.data(), region.size()), region.size() / page) << "worker " << w;
+#endif
+  }
+
+  ASSERT_TRUE(multiply(ops, plan, forked).complete());
+  EXPECT_TRUE(scratch->region(0).empty());  // each went with its worker
+  EXPECT_TRUE(scratch->region(1).empty());
+  const std::vector<double> c = c_of(ops);
+  const MatmulOptions serial = options_for({Backend::serial, ipc::Transport::shm}, 0);
+  ASSERT_TRUE(multiply(ops, plan_product(ops, serial), serial).complete());
+  expect_close(c, c_of(ops), 1e-12);
+
+  const MatmulOptions threads = options_for({Backend::threads, ipc::Transport::shm}, 0);
+  EXPECT_EQ(random_operands(Dtype::f64, 64, 64, 64, 1, &threads).worker_scratch(), nullptr);
+  const MatmulOptions copied = options_for({Backend::processes, ipc::Transport::pipe}, 0);
+  EXPECT_EQ(random_operands(Dtype::f64, 64, 64, 64, 1, &copied).worker_scratch(), nullptr);
+}
+
 TEST_F(OperandsTest, ConvertsFloat32FilesToAFloat64Product) {
   Operands ops = load("a_3x5_f32.npy", "b_5x2_f64.npy", Dtype::f64);
   MatmulOptions options = options_for({Backend::serial, ipc::Transport::shm}, 0);

@@ -46,6 +46,9 @@ void run_worker_init_here(const ExecutorOptions& options);
 Bytes run_all_stages(const JobStages& stages, std::span<const std::byte> input,
                      const WorkerContext& context);
 
+// Worker `index`'s region of options.scratch; empty without one.
+std::span<std::byte> scratch_of(const ExecutorOptions& options, unsigned index);
+
 // Throws std::runtime_error("<what>: <message>") for a failed ipc call.
 [[noreturn]] void throw_sys_error(const std::string& what, const ipc::SysError& error);
 

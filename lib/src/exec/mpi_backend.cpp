@@ -195,7 +195,7 @@ BatchReport serve(const Batch& batch, Session& s) {
   } catch (...) {
     init_error = current_exception_message();  // the coordinator says "worker_init failed"
   }
-  const WorkerContext context{static_cast<unsigned>(s.rank - 1), shared};
+  const WorkerContext context{static_cast<unsigned>(s.rank - 1), shared, {}};
   Backoff backoff;
   while (true) {
     Message m{};

@@ -12,6 +12,7 @@
 
 #include "backends.hpp"
 #include "batch_ledger.hpp"
+#include "forkpool/exec/worker_scratch.hpp"
 #include "forkpool/ipc/child_process.hpp"
 #include "forkpool/ipc/event_loop.hpp"
 #include "forkpool/ipc/message_queue.hpp"
@@ -165,13 +166,18 @@ class Coordinator {
     w.channel = std::move(pair->first);
     ipc::Channel* worker_end = pair->second.get();
 
+    // The slot's scratch goes with this fork and no other; from now on it is the worker's
+    // (a replacement in this slot finds none).
+    WorkerScratch* scratch = batch_.options.scratch;
+    if (scratch) scratch->inherit_at_next_fork(w.index);
     auto child = ipc::ChildProcess::spawn(
         [&, worker_end] {
           prepare_child(w);
           return worker_main(*worker_end, batch_.fn, batch_.options.worker_init, w.index,
-                             batch_.options.max_result_bytes);
+                             scratch_of(batch_.options, w.index), batch_.options.max_result_bytes);
         },
         &catcher_);
+    if (scratch) scratch->let_go(w.index);
     pair->second.reset();
     if (!child) {
       w.channel.reset();

@@ -23,7 +23,7 @@ constexpr int kExitInit = 5;
 
 int worker_main(ipc::Channel& channel, const JobFunction& fn,
                 const std::function<void()>& worker_init, unsigned worker_index,
-                std::size_t max_result_bytes) {
+                std::span<std::byte> scratch, std::size_t max_result_bytes) {
   if (worker_init) {
     try {
       worker_init();
@@ -39,7 +39,7 @@ int worker_main(ipc::Channel& channel, const JobFunction& fn,
   auto got = channel.receive(shared);
   if (!got || !*got) return kExitChannel;
   if (!wire::check_request(shared, /*first=*/true)) return kExitProtocol;
-  WorkerContext context{worker_index, shared};
+  WorkerContext context{worker_index, shared, scratch};
 
   Bytes input;
   for (;;) {

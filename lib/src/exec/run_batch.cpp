@@ -4,6 +4,7 @@
 #include "backends.hpp"
 #include "batch_ledger.hpp"
 #include "forkpool/exec/executor.hpp"
+#include "forkpool/exec/worker_scratch.hpp"
 
 namespace forkpool {
 namespace detail {
@@ -16,6 +17,10 @@ ipc::SignalCatcher catch_interrupts() {
 
 void throw_sys_error(const std::string& what, const ipc::SysError& error) {
   throw std::runtime_error(what + ": " + error.message());
+}
+
+std::span<std::byte> scratch_of(const ExecutorOptions& options, unsigned index) {
+  return options.scratch ? options.scratch->region(index) : std::span<std::byte>{};
 }
 
 void run_worker_init_here(const ExecutorOptions& options) {

@@ -10,7 +10,7 @@ BatchReport run_serial(const Batch& batch) {
   ipc::SignalCatcher catcher = catch_interrupts();
   BatchLedger ledger(batch.jobs.size(), batch.on_result);
   run_worker_init_here(batch.options);
-  WorkerContext context{0, batch.shared_input};
+  WorkerContext context{0, batch.shared_input, scratch_of(batch.options, 0)};
 
   int interrupt = 0;
   auto poll_signal = [&] {

@@ -39,6 +39,7 @@ struct Shared {
   std::span<const Bytes> jobs;
   const JobFunction* fn = nullptr;
   std::span<const std::byte> shared_input;
+  const ExecutorOptions* options = nullptr;
   ipc::UniqueFd wake;
 
   std::atomic<std::size_t> next{0};
@@ -90,7 +91,7 @@ struct Shared {
 // worker index).
 void worker_task(Shared& s, unsigned worker_index, unsigned tasks) {
   s.task_begins(tasks);
-  WorkerContext context{worker_index, s.shared_input};
+  WorkerContext context{worker_index, s.shared_input, scratch_of(*s.options, worker_index)};
   while (!s.cancel.load(std::memory_order_relaxed)) {
     std::size_t i = s.next.fetch_add(1);
     if (i >= s.jobs.size()) break;
@@ -135,7 +136,8 @@ void pipeline_task(Shared& s, const JobStages& stages, unsigned threads) {
   s.task_begins(1);
   auto context = [&s] {
     int slot = tbb::this_task_arena::current_thread_index();
-    return WorkerContext{slot >= 0 ? static_cast<unsigned>(slot) : 0u, s.shared_input};
+    const unsigned index = slot >= 0 ? static_cast<unsigned>(slot) : 0u;
+    return WorkerContext{index, s.shared_input, scratch_of(*s.options, index)};
   };
   try {
     tbb::parallel_pipeline(
@@ -197,6 +199,7 @@ BatchReport run_threads(const Batch& batch) {
   s.jobs = batch.jobs;
   s.fn = &batch.fn;
   s.shared_input = batch.shared_input;
+  s.options = &batch.options;
   auto efd = ipc::sys_call("eventfd", {}, [] { return ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK); });
   if (!efd) throw_sys_error("thread pool", efd.error());
   s.wake.reset(*efd);

@@ -74,29 +74,17 @@ TileJob decode(std::span<const std::byte> input) {
   return job;
 }
 
-// Maps the pages of [begin, begin + bytes) for writing with madvise(MADV_POPULATE_WRITE)
-// (Linux 5.14): one call rather than one fault each. Where the kernel lacks it, nothing: the
-// pages are faulted in when first written, as before.
-#ifdef MADV_POPULATE_WRITE
-constexpr int kPopulateWrite = MADV_POPULATE_WRITE;
-#else
-constexpr int kPopulateWrite = -1;
-#endif
-
-void map_for_writing(const std::byte* begin, std::size_t bytes) {
-  if (kPopulateWrite < 0 || bytes == 0) return;
-  const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
-  auto first = reinterpret_cast<std::uintptr_t>(begin) / page * page;
-  auto end = reinterpret_cast<std::uintptr_t>(begin) + bytes;
-  ::madvise(reinterpret_cast<void*>(first), end - first, kPopulateWrite);  // errors ignored
-}
-
 // The most a forked worker holds of its block of C at once. A block larger than this is
 // computed in strips of columns, each copied out before the next: every strip packs its own
 // columns of B (no more of B in all), and A's rows once more per strip, which costs little
 // while a strip is hundreds of columns wide.
 constexpr std::size_t kBlockBufferBytes = std::size_t{32} << 20;
 constexpr std::size_t kNarrowestStrip = 256;
+
+// Columns of a strip of a block of `rows` x `cols` (element size `es`).
+std::size_t strip_columns(std::size_t rows, std::size_t cols, std::size_t es) {
+  return std::min(cols, std::max(kNarrowestStrip, kBlockBufferBytes / std::max<std::size_t>(rows * es, 1)));
+}
 
 // Whether a failed cross-memory copy means this system does not allow it (a seccomp filter,
 // Yama's ptrace_scope 2 or 3, a non-dumpable coordinator) rather than that something broke.
@@ -105,15 +93,17 @@ bool copy_refused(const ipc::SysError& e) {
 }
 
 // A forked worker's block of C, C's top-left corner at `c` in the coordinator's memory: computed
-// in this process's own memory (a buffer in huge pages that it keeps from block to block, so
-// that only its first block faults pages in) and copied into the coordinator's C with
-// write_to_process(), row by row. The coordinator's C is private memory in huge pages, which
+// in this process's own memory and copied into the coordinator's C with write_to_process(),
+// row by row. That memory is `scratch` (Operands::prepare_for: its pages mapped while the
+// operands loaded) where it is large enough, else a buffer in huge pages that this process
+// keeps from block to block (so that only its first block faults pages in). The coordinator's C is private memory in huge pages, which
 // this process, a copy of it made by fork, cannot write itself: without the copy, C would have
 // to be a shared segment, whose 4 KiB pages every worker faults in anew (docs/matmul.md).
 // Returns the block itself, to be sent back, where the system refuses the copy.
 Bytes compute_block_for_coordinator(pid_t coordinator, Dtype dtype, const std::byte* a,
                                     std::size_t k, const std::byte* b, std::size_t n,
-                                    std::byte* c, std::size_t rows, std::size_t cols) {
+                                    std::byte* c, std::size_t rows, std::size_t cols,
+                                    std::span<std::byte> scratch) {
   // One job at a time runs in a forked worker, so one buffer per process.
   static ipc::PrivateMemory buffer;
   static bool refused = false;
@@ -123,26 +113,29 @@ Bytes compute_block_for_coordinator(pid_t coordinator, Dtype dtype, const std::b
     multiply_block(dtype, a, k, b, n, out.data(), cols, rows, k, cols);
     return out;
   }
-  const std::size_t strip = std::min(
-      cols, std::max(kNarrowestStrip, kBlockBufferBytes / std::max<std::size_t>(rows * es, 1)));
-  if (buffer.size() < rows * strip * es) {
-    buffer = {};  // give the old one back before taking the larger one
-    auto memory = ipc::PrivateMemory::create(rows * strip * es);
-    if (!memory) throw std::runtime_error("block buffer: " + memory.error().message());
-    buffer = std::move(*memory);
+  const std::size_t strip = strip_columns(rows, cols, es);
+  std::byte* block = scratch.data();
+  if (scratch.size() < rows * strip * es) {
+    if (buffer.size() < rows * strip * es) {
+      buffer = {};  // give the old one back before taking the larger one
+      auto memory = ipc::PrivateMemory::create(rows * strip * es);
+      if (!memory) throw std::runtime_error("block buffer: " + memory.error().message());
+      buffer = std::move(*memory);
+    }
+    block = buffer.data();
   }
   std::vector<ipc::MemoryCopy> copies(rows);
   for (std::size_t col = 0; col < cols; col += strip) {
     const std::size_t width = std::min(strip, cols - col);
-    multiply_block(dtype, a, k, b + col * es, n, buffer.data(), width, rows, k, width);
+    multiply_block(dtype, a, k, b + col * es, n, block, width, rows, k, width);
     for (std::size_t r = 0; r < rows; ++r)
-      copies[r] = {buffer.data() + r * width * es,
+      copies[r] = {block + r * width * es,
                    reinterpret_cast<std::uintptr_t>(c + (r * n + col) * es), width * es};
     auto copied = ipc::write_to_process(coordinator, copies);
     if (copied) continue;
     if (!copy_refused(copied.error())) throw std::runtime_error(copied.error().message());
     refused = true;  // and this block, and every later one, goes back as a result
-    return compute_block_for_coordinator(coordinator, dtype, a, k, b, n, c, rows, cols);
+    return compute_block_for_coordinator(coordinator, dtype, a, k, b, n, c, rows, cols, scratch);
   }
   return {};
 }
@@ -164,7 +157,7 @@ JobFunction tile_job(bool in_place, Dtype dtype, std::byte* a, std::byte* b, std
       std::byte* block_of_c = c + (job.row * n + job.col) * es;
       if (::getpid() != coordinator)
         return compute_block_for_coordinator(coordinator, dtype, rows_of_a, k, b + job.col * es,
-                                             n, block_of_c, job.rows, job.cols);
+                                             n, block_of_c, job.rows, job.cols, ctx.scratch);
       multiply_block(dtype, rows_of_a, k, b + job.col * es, n, block_of_c, n, job.rows, k,
                      job.cols);
       return {};
@@ -229,6 +222,17 @@ Operands::Operands(Dtype dtype, std::size_t m, std::size_t k, std::size_t n)
   ::madvise(c(), memory_.size() - c_, MADV_DONTFORK);  // advice only: errors ignored
 }
 
+void Operands::prepare_for(const MatmulOptions& product) {
+  // Only forked workers that reach the operands in place compute blocks to copy into C.
+  const Executor executor(product.executor);
+  if (!executor.shares_memory() || executor.shares_address_space()) return;
+  const std::size_t es = size_of(dtype_);
+  std::size_t bytes = 0;
+  for (const Tile& t : plan_product(*this, product).tiles)
+    bytes = std::max(bytes, t.rows * strip_columns(t.rows, t.cols, es) * es);
+  scratch_ = std::make_unique<WorkerScratch>(executor.workers(), bytes);
+}
+
 void check_operands_fit(Dtype dtype, std::size_t m, std::size_t k, std::size_t n,
                         std::string_view what) {
   const std::size_t es = size_of(dtype);
@@ -244,16 +248,20 @@ void check_operands_fit(Dtype dtype, std::size_t m, std::size_t k, std::size_t n
 // C at least this large has its pages mapped on a thread of their own while A and B load.
 constexpr std::size_t kMapCBesideLoadBytes = std::size_t{16} << 20;
 
-// Runs `load` (which fills A and B) and maps C's pages. Memory is zeroed by the kernel when it
-// is first touched, which would otherwise fall in the product's time, where threads write
-// their blocks or workers copy theirs into C, and in whichever configuration `compare matmul`
-// runs first. The load itself (fill_uniform, reading a file) keeps one core busy, so C is
-// mapped on another thread meanwhile; below kMapCBesideLoadBytes, where the thread would cost
-// more than it saves, on this one after the load. No thread of it is left when this returns
-// or throws.
+// Runs `load` (which fills A and B) and maps C's pages, and the workers' scratch where there is
+// one. Memory is zeroed by the kernel when it is first touched, which would otherwise fall in
+// the product's time, where threads write their blocks or workers copy theirs into C, and in
+// whichever configuration `compare matmul` runs first. The load itself (fill_uniform, reading
+// a file) keeps one core busy, so C is mapped on another thread meanwhile; below
+// kMapCBesideLoadBytes, where the thread would cost more than it saves, on this one after the
+// load. No thread of it is left when this returns or throws.
 void load_and_map_c(const Operands& ops, const std::function<void()>& load) {
   const std::span<const std::byte> c = ops.c_bytes();
-  auto map_c = [c] { map_for_writing(c.data(), c.size()); };
+  const WorkerScratch* scratch = ops.worker_scratch();
+  auto map_c = [c, scratch] {
+    ipc::map_for_writing(c.data(), c.size());
+    if (scratch) scratch->map_pages();
+  };
   std::jthread mapper;
   if (c.size() >= kMapCBesideLoadBytes) {
     try {
@@ -266,7 +274,8 @@ void load_and_map_c(const Operands& ops, const std::function<void()>& load) {
   if (!mapper.joinable()) map_c();
 }
 
-Operands load_operands(const NpyFile& a, const NpyFile& b, Dtype dtype) {
+Operands load_operands(const NpyFile& a, const NpyFile& b, Dtype dtype,
+                       const MatmulOptions* product) {
   if (a.cols() != b.rows())
     throw NpyError(fmt::format("cannot multiply {} ({}x{}) by {} ({}x{}): {} columns but {} rows",
                                a.name(), a.rows(), a.cols(), b.name(), b.rows(), b.cols(),
@@ -274,6 +283,7 @@ Operands load_operands(const NpyFile& a, const NpyFile& b, Dtype dtype) {
   std::size_t m = a.rows(), k = a.cols(), n = b.cols();
   check_operands_fit(dtype, m, k, n, fmt::format("{} x {}", a.name(), b.name()));
   Operands ops(dtype, m, k, n);
+  if (product) ops.prepare_for(*product);
   // Read straight into A's and B's memory: no second copy, and a file that changes meanwhile
   // is an NpyError rather than a SIGBUS from a mapping.
   load_and_map_c(ops, [&] {
@@ -284,10 +294,11 @@ Operands load_operands(const NpyFile& a, const NpyFile& b, Dtype dtype) {
 }
 
 Operands random_operands(Dtype dtype, std::size_t m, std::size_t k, std::size_t n,
-                         std::uint64_t seed) {
+                         std::uint64_t seed, const MatmulOptions* product) {
   if (m == 0 || k == 0 || n == 0) throw NpyError("--random: every dimension must be at least 1");
   check_operands_fit(dtype, m, k, n, fmt::format("--random {}x{}x{}", m, k, n));
   Operands ops(dtype, m, k, n);
+  if (product) ops.prepare_for(*product);
   load_and_map_c(ops, [&] {
     fill_uniform(dtype, ops.a(), m * k, seed);
     fill_uniform(dtype, ops.b(), k * n, seed + 1);
@@ -353,7 +364,9 @@ MatmulRun multiply(Operands& ops, const TilePlan& plan, const MatmulOptions& opt
 
   const JobFunction fn = tile_job(in_place, dtype, ops.a(), ops.b(), ops.c(), k, n,
                                   options.before_tile);
-  const Executor executor(tile_executor_options(exec, in_place));
+  ExecutorOptions tile_options = tile_executor_options(exec, in_place);
+  tile_options.scratch = ops.worker_scratch();
+  const Executor executor(tile_options);
   // The coordinator too, before it forks (kernels.hpp): its workers inherit the settings, and
   // whatever it multiplies itself afterwards (--verify) runs on one thread like the tiles.
   Eigen::initParallel();

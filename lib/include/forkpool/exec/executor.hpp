@@ -28,6 +28,8 @@
 
 namespace forkpool {
 
+class WorkerScratch;
+
 using Bytes = ipc::Bytes;
 
 // mpi: Open MPI ranks started by mpirun, on one machine or many (mpi_backend.cpp); a build
@@ -47,6 +49,9 @@ struct WorkerContext {
   // running JobStages: the pool thread's slot in the arena).
   unsigned worker_index = 0;
   std::span<const std::byte> shared_input;   // the batch's shared input, delivered once per worker
+  // This worker's region of the batch's WorkerScratch (ExecutorOptions::scratch); empty where
+  // there is none, and in mpi's ranks, which are not forked from the coordinator.
+  std::span<std::byte> scratch;
 };
 
 // Runs one job. Called in a worker: a forked process (processes), a pool thread (threads) or
@@ -142,6 +147,10 @@ struct ExecutorOptions {
   // asked — a worker could not be started or replaced (fork: EAGAIN or ENOMEM, EMFILE, ...), so
   // the pool shrinks — with one line for the user. The report records the same (workers_lost).
   std::function<void(const std::string&)> on_warning;
+  // Memory made ready for the workers to write (worker_scratch.hpp), one region per worker
+  // slot, given to each in WorkerContext::scratch: processes, handed over at fork; threads
+  // and serial, in place. Not owned: it must outlive run(). Null: none.
+  WorkerScratch* scratch = nullptr;
 };
 
 struct BatchReport {

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string_view>
@@ -13,11 +14,14 @@
 #include <vector>
 
 #include "forkpool/exec/executor.hpp"
+#include "forkpool/exec/worker_scratch.hpp"
 #include "forkpool/ipc/private_memory.hpp"
 #include "forkpool/matmul/npy.hpp"
 #include "forkpool/matmul/tile_plan.hpp"
 
 namespace forkpool::matmul {
+
+struct MatmulOptions;
 
 // A (m x k), B (k x n) and C (m x n), row-major, one element type, all three in this process's
 // private memory in transparent huge pages (ipc::PrivateMemory), as numpy's arrays are. A and
@@ -46,11 +50,20 @@ class Operands {
     return {c(), m_ * n_ * size_of(dtype_)};
   }
 
+  // Where `product`'s workers are forked processes that reach these operands in place: scratch
+  // for each to compute its blocks in before it copies them into C (multiply()), so that no
+  // worker is first given fresh pages mid-product. Mapped with C by load_operands() and
+  // random_operands(). The first product with forked workers takes it; later ones allocate
+  // their own in each worker, as without it.
+  void prepare_for(const MatmulOptions& product);
+  [[nodiscard]] WorkerScratch* worker_scratch() const noexcept { return scratch_.get(); }
+
  private:
   Dtype dtype_;
   std::size_t m_, k_, n_;
   ipc::PrivateMemory memory_;  // A, then B, then C
   std::size_t b_ = 0, c_ = 0;  // their offsets
+  std::unique_ptr<WorkerScratch> scratch_;  // prepare_for(); the executor needs a stable address
 };
 
 // Refuses, with NpyError naming the sizes, operands that would not fit: more than the memory
@@ -61,13 +74,15 @@ void check_operands_fit(Dtype dtype, std::size_t m, std::size_t k, std::size_t n
 // Operands for A * B read from two .npy files, in `dtype` (the files' own type is converted).
 // Refuses, with NpyError and before allocating anything, inner dimensions that differ and
 // operands that do not fit (check_operands_fit); throws NpyError when a file changed since it was
-// opened or cannot be read.
-Operands load_operands(const NpyFile& a, const NpyFile& b, Dtype dtype);
+// opened or cannot be read. `product`, when given: the product these operands are for
+// (Operands::prepare_for()).
+Operands load_operands(const NpyFile& a, const NpyFile& b, Dtype dtype,
+                       const MatmulOptions* product = nullptr);
 
 // Operands with A and B uniform in [-1, 1) from `seed` (B from seed + 1). Refuses with
 // NpyError what does not fit in memory.
 Operands random_operands(Dtype dtype, std::size_t m, std::size_t k, std::size_t n,
-                         std::uint64_t seed);
+                         std::uint64_t seed, const MatmulOptions* product = nullptr);
 
 struct MatmulOptions {
   ExecutorOptions executor;

@@ -96,9 +96,10 @@ bool copy_refused(const ipc::SysError& e) {
 // in this process's own memory and copied into the coordinator's C with write_to_process(),
 // row by row. That memory is `scratch` (Operands::prepare_for: its pages mapped while the
 // operands loaded) where it is large enough, else a buffer in huge pages that this process
-// keeps from block to block (so that only its first block faults pages in). The coordinator's C is private memory in huge pages, which
-// this process, a copy of it made by fork, cannot write itself: without the copy, C would have
-// to be a shared segment, whose 4 KiB pages every worker faults in anew (docs/matmul.md).
+// keeps from block to block (so that only its first block faults pages in). The coordinator's
+// C is private memory in huge pages, which this process, a copy of it made by fork, cannot
+// write itself: without the copy, C would have to be a shared segment, whose 4 KiB pages every
+// worker faults in anew (docs/matmul.md).
 // Returns the block itself, to be sent back, where the system refuses the copy.
 Bytes compute_block_for_coordinator(pid_t coordinator, Dtype dtype, const std::byte* a,
                                     std::size_t k, const std::byte* b, std::size_t n,

@@ -120,12 +120,6 @@ class Coordinator {
     // with the others; with none, there is nothing to go on with.
     for (Worker& w : workers_)
       if (auto error = spawn(w)) lose_worker(*error);
-    // The ledger and the queue are written as every job starts and ends. Made after the forks,
-    // their pages are this process's alone; made before, each page would be shared with the
-    // workers, and this process's first write to it would copy it (a fault and a TLB flush per
-    // page: with 20,000 tiny jobs, 3 µs of every job's 6 on this project's VM).
-    ledger_.emplace(batch_.jobs.size(), batch_.on_result);
-    for (std::size_t i = 0; i < batch_.jobs.size(); ++i) pending_.push_back(i);
     started_ = live_workers();
     const Clock::duration startup = Clock::now() - begun;
     if (started_ == 0) throw std::runtime_error("cannot start workers: " + worker_error_);
@@ -133,6 +127,12 @@ class Coordinator {
       warn("could start only " + std::to_string(started_) + " of " +
            std::to_string(workers_.size()) + " workers: " + worker_error_ + "; going on with " +
            std::to_string(started_));
+    // The ledger and the queue are written as every job starts and ends. Made after the forks,
+    // their pages are this process's alone; made before, each page would be shared with the
+    // workers, and this process's first write to it would copy it (a fault and a TLB flush per
+    // page: with 20,000 tiny jobs, 3 µs of every job's 6 on this project's VM).
+    ledger_.emplace(batch_.jobs.size(), batch_.on_result);
+    for (std::size_t i = 0; i < batch_.jobs.size(); ++i) pending_.push_back(i);
     if (batch_.options.job_timeout > 0ms) {
       auto tick = std::clamp<ipc::EventLoop::Duration>(batch_.options.job_timeout / 10,
                                                         kMinWatchdogTick, kMaxWatchdogTick);

@@ -125,13 +125,14 @@ TilePlan plan_product(const Operands& ops, const MatmulOptions& options);
 // Computes C = A * B into `ops`, tile by tile of `plan`, on the backend `options` choose.
 // Where the executor's workers share this process's memory (Executor::shares_memory: serial,
 // threads, processes over shm) jobs carry tile coordinates and workers read A and B in place;
-// threads write their blocks of C in place, forked workers compute theirs in a buffer of their
-// own and copy it into this process's C (ipc::write_to_process: one copy, no shared segment),
-// or, where the system refuses that copy (a seccomp filter, Yama's ptrace_scope 2), send it
-// back as their result, which is then copied in here. Elsewhere each job carries its rows of
-// A and, with Distribution::blocks, its columns of B (with broadcast, B goes to each worker
-// once as the shared input), and results carry C blocks that the coordinator copies into C. The jobs are made before the batch: with blocks
-// the coordinator holds every job's panels at once (docs/mpi.md). `on_tile` runs on the
+// threads write their blocks of C in place, forked workers compute theirs in their scratch
+// (Operands::prepare_for; else a buffer of their own) and copy it into this process's C
+// (ipc::write_to_process: one copy, no shared segment), or, where the system refuses that copy
+// (a seccomp filter, Yama's ptrace_scope 2), send it back as their result, which is then
+// copied in here. Elsewhere each job carries its rows of A and, with Distribution::blocks, its
+// columns of B (with broadcast, B goes to each worker once as the shared input), and results
+// carry C blocks that the coordinator copies into C. The jobs are made before the batch: with
+// blocks the coordinator holds every job's panels at once (docs/mpi.md). `on_tile` runs on the
 // calling thread as each tile ends. Call it before this process starts a thread pool (it may
 // fork).
 MatmulRun multiply(Operands& ops, const TilePlan& plan, const MatmulOptions& options,
